@@ -1,0 +1,279 @@
+//! Parsing the URL the vendor sends the user back to.
+//!
+//! The parser is strict because the callback is attacker-controlled input: every parameter
+//! must be valid UTF-8 after percent-decoding, appear once, and stay within size limits.
+//! Success parameters (`code`, `fp_cot`, …) are kept as secrets.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use percent_encoding::percent_decode_str;
+use secrecy::SecretString;
+use url::Url;
+
+use crate::error::{Error, ErrorKind, Operation, Result};
+
+/// Longest callback URL accepted, in bytes.
+pub const MAX_CALLBACK_URL_BYTES: usize = 8 * 1024;
+/// Longest single parameter value accepted, in bytes (after decoding).
+pub const MAX_PARAM_BYTES: usize = 4 * 1024;
+/// Most query parameters accepted on one callback.
+pub const MAX_PARAMS: usize = 64;
+
+/// The vendor's redirect back to the app, parsed.
+///
+/// ```
+/// use secrecy::ExposeSecret;
+/// use utilconnect::Callback;
+///
+/// let cb = Callback::parse("https://app.example/cb?code=c-1&state=s-1")?;
+/// assert_eq!(cb.state(), Some("s-1"));
+/// assert_eq!(cb.param("code").map(|c| c.expose_secret()), Some("c-1"));
+/// assert!(cb.error().is_none());
+///
+/// // A request target as a web framework sees it works too.
+/// let cb = Callback::parse("/cb?error=access_denied&error_description=User%20left&state=s-2")?;
+/// assert_eq!(cb.error(), Some("access_denied"));
+/// assert_eq!(cb.error_description(), Some("User left"));
+/// # Ok::<(), utilconnect::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Callback {
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    params: BTreeMap<String, SecretString>,
+}
+
+impl Callback {
+    /// Parses a callback from an absolute URL, a path with a query (`/cb?…`) or a bare
+    /// query (`?…` or `a=b&…`).
+    pub fn parse(callback: &str) -> Result<Self> {
+        if callback.len() > MAX_CALLBACK_URL_BYTES {
+            return Err(invalid(format!(
+                "the callback URL is {} bytes; at most {MAX_CALLBACK_URL_BYTES} are accepted",
+                callback.len()
+            )));
+        }
+        let query = extract_query(callback)?;
+        Self::from_query(&query)
+    }
+
+    /// Parses a callback from its raw (still percent-encoded) query string.
+    pub fn from_query(query: &str) -> Result<Self> {
+        let mut state = None;
+        let mut error = None;
+        let mut error_description = None;
+        let mut params = BTreeMap::new();
+        let mut seen = std::collections::BTreeSet::new();
+
+        for (index, pair) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
+            if index >= MAX_PARAMS {
+                return Err(invalid(format!(
+                    "the callback has more than {MAX_PARAMS} parameters"
+                )));
+            }
+            let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = decode(raw_name, "a parameter name")?;
+            let value = decode(raw_value, &format!("parameter `{name}`"))?;
+            if value.len() > MAX_PARAM_BYTES {
+                return Err(invalid(format!(
+                    "callback parameter `{name}` is {} bytes; at most {MAX_PARAM_BYTES} are accepted",
+                    value.len()
+                )));
+            }
+            if !seen.insert(name.clone()) {
+                return Err(invalid(format!(
+                    "callback parameter `{name}` appears more than once"
+                )));
+            }
+            match name.as_str() {
+                "state" => state = Some(value),
+                "error" => error = Some(value),
+                "error_description" => error_description = Some(value),
+                _ => {
+                    params.insert(name, SecretString::from(value));
+                }
+            }
+        }
+        Ok(Self {
+            state,
+            error,
+            error_description,
+            params,
+        })
+    }
+
+    /// The `state` the vendor echoed back, if any.
+    pub fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+
+    /// The `error` parameter (e.g. `access_denied`), if the vendor sent one.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// The `error_description` parameter, if the vendor sent one.
+    pub fn error_description(&self) -> Option<&str> {
+        self.error_description.as_deref()
+    }
+
+    /// Any other parameter (`code`, `fp_cot`, …), kept secret.
+    pub fn param(&self, name: &str) -> Option<&SecretString> {
+        self.params.get(name)
+    }
+
+    /// The names of the other parameters, for diagnostics.
+    pub fn param_names(&self) -> impl Iterator<Item = &str> {
+        self.params.keys().map(String::as_str)
+    }
+
+    /// The [`ErrorKind::Cancelled`] error for a callback that carries an `error`, with the
+    /// vendor's text; `None` when the callback carries no error.
+    pub fn vendor_error(&self) -> Option<Error> {
+        let code = self.error.as_deref()?;
+        let mut err = Error::new(
+            ErrorKind::Cancelled,
+            Operation::Complete,
+            "the user did not connect an account",
+        )
+        .with_vendor_code(code);
+        if let Some(text) = &self.error_description {
+            err = err.with_vendor_message(text.clone());
+        }
+        Some(err)
+    }
+}
+
+impl fmt::Debug for Callback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Callback")
+            .field("state", &self.state.as_ref().map(|_| "…"))
+            .field("error", &self.error)
+            .field("error_description", &self.error_description)
+            .field("params", &self.params.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn extract_query(callback: &str) -> Result<String> {
+    let trimmed = callback.trim();
+    if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
+        let url = Url::parse(trimmed)
+            .map_err(|e| invalid(format!("the callback is not a valid URL: {e}")))?;
+        return Ok(url.query().unwrap_or_default().to_owned());
+    }
+    let without_fragment = trimmed.split('#').next().unwrap_or_default();
+    Ok(match without_fragment.split_once('?') {
+        Some((_, query)) => query.to_owned(),
+        None if without_fragment.starts_with('/') => String::new(),
+        None => without_fragment.to_owned(),
+    })
+}
+
+fn decode(raw: &str, what: &str) -> Result<String> {
+    let spaced = raw.replace('+', " ");
+    percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| invalid(format!("{what} of the callback is not valid UTF-8")))
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(ErrorKind::InvalidInput, Operation::ParseCallback, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn expose<'a>(cb: &'a Callback, name: &str) -> Option<&'a str> {
+        cb.param(name).map(|s| s.expose_secret())
+    }
+
+    #[test]
+    fn parses_success_params_and_state() {
+        let cb = Callback::parse("https://app.example/cb?x=1&code=abc%2Fdef&state=st+1").unwrap();
+        assert_eq!(cb.state(), Some("st 1"));
+        assert_eq!(expose(&cb, "code"), Some("abc/def"));
+        assert_eq!(expose(&cb, "x"), Some("1"));
+        assert_eq!(cb.error(), None);
+        assert!(cb.vendor_error().is_none());
+    }
+
+    #[test]
+    fn parses_error_and_description_into_cancelled() {
+        let cb = Callback::parse("/cb?error=access_denied&error_description=Nope%21&state=s").unwrap();
+        let err = cb.vendor_error().expect("error present");
+        assert_eq!(err.kind(), ErrorKind::Cancelled);
+        assert_eq!(err.vendor_code(), Some("access_denied"));
+        assert_eq!(err.vendor_message(), Some("Nope!"));
+    }
+
+    #[test]
+    fn missing_params_are_none_not_errors() {
+        let cb = Callback::parse("https://app.example/cb").unwrap();
+        assert_eq!(cb.state(), None);
+        assert!(cb.param("code").is_none());
+        let cb = Callback::parse("/cb").unwrap();
+        assert_eq!(cb.param_names().count(), 0);
+    }
+
+    #[test]
+    fn bare_query_and_fragment_are_handled() {
+        let cb = Callback::parse("?code=1&state=2#frag").unwrap();
+        assert_eq!(cb.state(), Some("2"));
+        let cb = Callback::parse("code=1&state=3").unwrap();
+        assert_eq!(cb.state(), Some("3"));
+    }
+
+    #[test]
+    fn duplicated_param_is_named() {
+        let err = Callback::parse("/cb?state=a&code=1&state=b").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("`state` appears more than once"), "{err}");
+    }
+
+    #[test]
+    fn oversized_url_and_param_are_refused() {
+        let long = format!("https://app.example/cb?code={}", "a".repeat(MAX_CALLBACK_URL_BYTES));
+        let err = Callback::parse(&long).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("bytes"), "{err}");
+
+        let param = format!("/cb?code={}", "a".repeat(MAX_PARAM_BYTES + 1));
+        let err = Callback::parse(&param).unwrap_err();
+        assert!(err.to_string().contains("parameter `code`"), "{err}");
+
+        let many: Vec<String> = (0..=MAX_PARAMS).map(|i| format!("p{i}=1")).collect();
+        let err = Callback::parse(&format!("/cb?{}", many.join("&"))).unwrap_err();
+        assert!(err.to_string().contains("more than 64 parameters"), "{err}");
+    }
+
+    #[test]
+    fn non_utf8_value_is_named() {
+        let err = Callback::parse("/cb?state=ok&code=%FF%FE").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("parameter `code`"), "{err}");
+        let err = Callback::parse("/cb?%C3=1").unwrap_err();
+        assert!(err.to_string().contains("parameter name"), "{err}");
+    }
+
+    #[test]
+    fn invalid_absolute_url_is_typed() {
+        let err = Callback::parse("https://exa mple/cb?code=1").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn debug_hides_secret_params_and_state() {
+        let cb = Callback::parse("/cb?code=very-secret-code&state=state-value").unwrap();
+        let debug = format!("{cb:?}");
+        assert!(!debug.contains("very-secret-code"), "{debug}");
+        assert!(!debug.contains("state-value"), "{debug}");
+        assert!(debug.contains("code"));
+    }
+}

@@ -1,0 +1,664 @@
+//! Configuration: `utilconnect.toml` layered under `UTILCONNECT_…` environment variables.
+//!
+//! Layering is done by [figment], which merges sources, keeps track of where every value came
+//! from, and names the exact key (and file) in its errors; that is what lets a provider's
+//! `deny_unknown_fields` table report `providers.pelm.client_secert` instead of a bare
+//! "unknown field".
+//!
+//! ```toml
+//! provider = "pelm"              # or UTILCONNECT_PROVIDER=pelm
+//!
+//! [providers.pelm]
+//! client_id = "…"
+//! client_secret = "…"            # or UTILCONNECT_PROVIDERS__PELM__CLIENT_SECRET=…
+//!
+//! [providers.pelm.http]          # optional, see HttpConfig
+//! request_timeout = "10s"
+//! ```
+//!
+//! Environment variables use `__` between levels: `UTILCONNECT_PROVIDERS__FLATPEAK__API_KEY`.
+//! Their values are taken verbatim as strings (figment's own `Env` would turn a secret such as
+//! `0012345` into the number 12345); numeric keys accept strings through [`lenient`].
+//! `UTILCONNECT_CONFIG` names another file instead of `./utilconnect.toml`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use figment::error::{Actual, Kind};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map};
+use figment::{Figment, Metadata, Profile, Provider};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use url::{Host, Url};
+
+use crate::error::{Error, Result};
+
+/// The file read by [`Config::load`] unless `UTILCONNECT_CONFIG` names another.
+pub const DEFAULT_CONFIG_FILE: &str = "utilconnect.toml";
+/// Prefix of every environment variable read.
+pub const ENV_PREFIX: &str = "UTILCONNECT_";
+/// `UTILCONNECT_…` variables that are not configuration keys.
+const ENV_NOT_KEYS: &[&str] = &["config", "live"];
+
+/// The top-level keys; anything else is an error naming it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopLevel {
+    provider: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "validated for shape here, read per provider by focus")]
+    providers: BTreeMap<String, figment::value::Value>,
+}
+
+/// Loaded configuration: which provider to use and each provider's table.
+///
+/// ```
+/// let config = utilconnect::Config::from_toml_str(r#"
+///     provider = "pelm"
+///     [providers.pelm]
+///     client_id = "id"
+/// "#)?;
+/// assert_eq!(config.provider_name()?, "pelm");
+/// # Ok::<(), utilconnect::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Config {
+    figment: Figment,
+    provider: Option<String>,
+}
+
+impl Config {
+    /// Loads `./utilconnect.toml` (or the file named by `UTILCONNECT_CONFIG`; a missing file is
+    /// fine) overlaid by `UTILCONNECT_…` environment variables.
+    pub fn load() -> Result<Self> {
+        let path = std::env::var_os("UTILCONNECT_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+        Self::load_file(&path)
+    }
+
+    /// Loads `path` (a missing file is fine) overlaid by `UTILCONNECT_…` environment variables.
+    pub fn load_file(path: &Path) -> Result<Self> {
+        let figment = Figment::new()
+            .merge(Toml::file(path))
+            .merge(env_provider());
+        Self::from_figment(figment)
+    }
+
+    /// Parses configuration from TOML text only (no file, no environment): for tests and docs.
+    pub fn from_toml_str(toml: &str) -> Result<Self> {
+        Self::from_figment(Figment::from(Toml::string(toml)))
+    }
+
+    /// Uses any figment, for apps that already layer their own configuration.
+    pub fn from_figment(figment: Figment) -> Result<Self> {
+        let top: TopLevel = figment.extract().map_err(|e| config_error(e, None))?;
+        Ok(Self {
+            figment,
+            provider: top.provider,
+        })
+    }
+
+    /// The provider chosen by `provider = "…"` / `UTILCONNECT_PROVIDER`.
+    pub fn provider_name(&self) -> Result<&str> {
+        self.provider.as_deref().ok_or_else(|| {
+            Error::config(
+                "no provider chosen: set `provider = \"<name>\"` in utilconnect.toml \
+                 or UTILCONNECT_PROVIDER",
+            )
+        })
+    }
+
+    /// The `[providers.<name>]` table (empty when absent).
+    pub fn provider_config(&self, name: &str) -> ProviderConfig {
+        ProviderConfig {
+            provider: name.to_owned(),
+            figment: self.figment.focus(&format!("providers.{name}")),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Values are not shown: any of them may be a secret.
+        f.debug_struct("Config")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+fn env_provider() -> VerbatimEnv {
+    VerbatimEnv(Env::prefixed(ENV_PREFIX).split("__").ignore(ENV_NOT_KEYS))
+}
+
+/// Environment variables as a figment provider, values kept as the exact strings given.
+struct VerbatimEnv(Env);
+
+impl Provider for VerbatimEnv {
+    fn metadata(&self) -> Metadata {
+        self.0.metadata()
+    }
+
+    fn data(&self) -> std::result::Result<Map<Profile, Dict>, figment::Error> {
+        self.0
+            .iter()
+            .fold(Figment::new(), |figment, (key, value)| {
+                figment.merge(Serialized::default(key.as_str(), value))
+            })
+            .data()
+    }
+}
+
+/// One provider's configuration table, handed to its builder.
+///
+/// ```
+/// use serde::Deserialize;
+/// use secrecy::SecretString;
+///
+/// #[derive(Debug, Deserialize)]
+/// #[serde(deny_unknown_fields)]
+/// struct PelmConfig { client_id: String, client_secret: SecretString }
+///
+/// let table = utilconnect::ProviderConfig::from_json("pelm", serde_json::json!({
+///     "client_id": "id", "client_secret": "s", "typo": 1,
+/// }));
+/// let err = table.extract::<PelmConfig>().unwrap_err();
+/// assert!(err.to_string().contains("`typo`"));
+/// ```
+#[derive(Clone)]
+pub struct ProviderConfig {
+    provider: String,
+    figment: Figment,
+}
+
+impl ProviderConfig {
+    /// A table built in code (sandboxes and tests use this to point a provider at an emulator).
+    pub fn from_json(provider: impl Into<String>, table: serde_json::Value) -> Self {
+        Self {
+            provider: provider.into(),
+            figment: Figment::from(Serialized::defaults(table)),
+        }
+    }
+
+    /// A table from TOML text.
+    pub fn from_toml_str(provider: impl Into<String>, toml: &str) -> Self {
+        Self {
+            provider: provider.into(),
+            figment: Figment::from(Toml::string(toml)),
+        }
+    }
+
+    /// This table overlaid by `UTILCONNECT_PROVIDERS__<NAME>__<KEY>` environment variables.
+    pub fn with_env(self) -> Self {
+        let prefix = format!("{ENV_PREFIX}PROVIDERS__{}__", self.provider.to_ascii_uppercase());
+        let figment = self
+            .figment
+            .merge(VerbatimEnv(Env::prefixed(&prefix).split("__")));
+        Self {
+            provider: self.provider,
+            figment,
+        }
+    }
+
+    /// The provider this table belongs to.
+    pub fn provider(&self) -> &str {
+        &self.provider
+    }
+
+    /// Deserializes the table into the provider's config struct.
+    ///
+    /// Errors are [`ErrorKind::Config`](crate::ErrorKind::Config) and name the key, e.g.
+    /// ``providers.pelm: unknown key `typo` ``; they never echo a value.
+    pub fn extract<T: DeserializeOwned>(&self) -> Result<T> {
+        self.figment
+            .extract()
+            .map_err(|e| config_error(e, Some(&self.provider)))
+    }
+}
+
+impl fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Turns figment's error into ours, naming keys but never echoing values (a value in the
+/// wrong place may be a secret).
+fn config_error(err: figment::Error, provider: Option<&str>) -> Error {
+    let problems: Vec<String> = err
+        .into_iter()
+        .map(|e| {
+            let mut path = e.path.join(".");
+            if path.is_empty() {
+                path = provider.map_or_else(|| "top level".to_owned(), |p| format!("providers.{p}"));
+            } else if let Some(p) = provider {
+                path = format!("providers.{p}.{path}");
+            }
+            let source = e
+                .metadata
+                .as_ref()
+                .and_then(|m| m.source.as_ref())
+                .map(|s| format!(" (from {s})"))
+                .unwrap_or_default();
+            format!("{path}: {}{source}", describe(&e.kind))
+        })
+        .collect();
+    let mut error = Error::config(format!("invalid configuration: {}", problems.join("; ")));
+    if let Some(p) = provider {
+        error = error.with_provider(p);
+    }
+    error
+}
+
+fn describe(kind: &Kind) -> String {
+    match kind {
+        Kind::UnknownField(field, expected) => {
+            format!("unknown key `{field}` (expected one of: {})", expected.join(", "))
+        }
+        Kind::MissingField(field) => format!("missing key `{field}`"),
+        Kind::DuplicateField(field) => format!("key `{field}` given twice"),
+        Kind::InvalidType(actual, expected) => {
+            format!("expected {expected}, found {}", type_of(actual))
+        }
+        Kind::InvalidValue(actual, expected) => {
+            format!("invalid {}: expected {expected}", type_of(actual))
+        }
+        Kind::InvalidLength(len, expected) => format!("invalid length {len}, expected {expected}"),
+        Kind::UnknownVariant(variant, expected) => {
+            format!("unknown value `{variant}` (expected one of: {})", expected.join(", "))
+        }
+        Kind::Message(message) => message.clone(),
+        other => format!("invalid value ({})", kind_name(other)),
+    }
+}
+
+fn type_of(actual: &Actual) -> &'static str {
+    match actual {
+        Actual::Bool(_) => "a boolean",
+        Actual::Unsigned(_) | Actual::Signed(_) => "an integer",
+        Actual::Float(_) => "a float",
+        Actual::Char(_) | Actual::Str(_) => "a string",
+        Actual::Bytes(_) => "bytes",
+        Actual::Seq => "a list",
+        Actual::Map => "a table",
+        _ => "another kind of value",
+    }
+}
+
+fn kind_name(kind: &Kind) -> &'static str {
+    match kind {
+        Kind::ISizeOutOfRange(_) | Kind::USizeOutOfRange(_) => "number out of range",
+        Kind::Unsupported(_) => "unsupported value",
+        Kind::UnsupportedKey(..) => "unsupported key",
+        _ => "invalid",
+    }
+}
+
+/// Deserializers that accept a number or boolean written as a string, for config keys that
+/// may come from environment variables (which are always strings).
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Table {
+///     #[serde(deserialize_with = "utilconnect::lenient::number")]
+///     retries: u32,
+/// }
+/// let t: Table = utilconnect::ProviderConfig::from_json("x", serde_json::json!({"retries": "4"}))
+///     .extract()?;
+/// assert_eq!(t.retries, 4);
+/// # Ok::<(), utilconnect::Error>(())
+/// ```
+pub mod lenient {
+    use std::fmt;
+    use std::marker::PhantomData;
+    use std::str::FromStr;
+
+    use serde::Deserializer;
+    use serde::de::{self, Visitor};
+
+    /// An integer given as a number or as a string of digits.
+    pub fn number<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: FromStr + TryFrom<u64> + TryFrom<i64>,
+    {
+        struct Number<T>(PhantomData<T>);
+        impl<T: FromStr + TryFrom<u64> + TryFrom<i64>> Visitor<'_> for Number<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+                T::try_from(v).map_err(|_| E::custom("integer out of range"))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+                T::try_from(v).map_err(|_| E::custom("integer out of range"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+                v.trim()
+                    .parse()
+                    .map_err(|_| E::custom("expected an integer"))
+            }
+        }
+        deserializer.deserialize_any(Number(PhantomData))
+    }
+
+    /// A boolean given as `true`/`false` or as the strings `"true"`/`"false"`.
+    pub fn boolean<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+        struct Boolean;
+        impl Visitor<'_> for Boolean {
+            type Value = bool;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("true or false")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+                Ok(v)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+                match v.trim() {
+                    "true" => Ok(true),
+                    "false" => Ok(false),
+                    _ => Err(E::custom("expected true or false")),
+                }
+            }
+        }
+        deserializer.deserialize_any(Boolean)
+    }
+}
+
+/// A vendor base URL from config: `https://…`, or `http://…` only for a loopback host, so
+/// secrets never cross a network in clear text.
+///
+/// ```
+/// use utilconnect::BaseUrl;
+/// assert!(BaseUrl::parse("https://api.pelm.com").is_ok());
+/// assert!(BaseUrl::parse("http://127.0.0.1:8080").is_ok());
+/// assert!(BaseUrl::parse("http://api.pelm.com").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(Url);
+
+impl BaseUrl {
+    /// Parses and checks a base URL.
+    pub fn parse(text: &str) -> Result<Self> {
+        let url = Url::parse(text)
+            .map_err(|e| Error::config(format!("`{text}` is not a valid URL: {e}")))?;
+        Self::try_from(url)
+    }
+
+    /// The URL.
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
+    /// Joins a path (e.g. `/auth/token`) onto the base, keeping any base path prefix.
+    pub fn join(&self, path: &str) -> Url {
+        let mut url = self.0.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}/{}", path.trim_start_matches('/')));
+        url
+    }
+}
+
+impl TryFrom<Url> for BaseUrl {
+    type Error = Error;
+
+    fn try_from(url: Url) -> Result<Self> {
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&url) => {}
+            "http" => {
+                return Err(Error::config(format!(
+                    "`{}` uses plain http; only https is allowed, except for loopback hosts",
+                    url.origin().ascii_serialization()
+                )));
+            }
+            other => {
+                return Err(Error::config(format!(
+                    "base URL scheme `{other}` is not supported; use https"
+                )));
+            }
+        }
+        if url.cannot_be_a_base() || url.host().is_none() {
+            return Err(Error::config("a base URL needs a host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::config(
+                "a base URL must not carry credentials; put them in their own keys",
+            ));
+        }
+        Ok(Self(url))
+    }
+}
+
+impl<'de> Deserialize<'de> for BaseUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let url = Url::parse(&text).map_err(serde::de::Error::custom)?;
+        Self::try_from(url).map_err(|e| serde::de::Error::custom(e.message()))
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str())
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(Host::Domain(domain)) => {
+            let domain = domain.to_ascii_lowercase();
+            domain == "localhost" || domain.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::{ExposeSecret, SecretString};
+
+    use super::*;
+    use crate::ErrorKind;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Table {
+        client_id: String,
+        client_secret: SecretString,
+        api_base_url: Option<BaseUrl>,
+        #[serde(default)]
+        retries: u32,
+    }
+
+    #[test]
+    fn reads_provider_and_table_from_toml() {
+        let config = Config::from_toml_str(
+            r#"
+            provider = "pelm"
+            [providers.pelm]
+            client_id = "id-1"
+            client_secret = "secret-1"
+            api_base_url = "http://127.0.0.1:9"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.provider_name().unwrap(), "pelm");
+        let table: Table = config.provider_config("pelm").extract().unwrap();
+        assert_eq!(table.client_id, "id-1");
+        assert_eq!(table.client_secret.expose_secret(), "secret-1");
+        assert_eq!(table.api_base_url.unwrap().url().port(), Some(9));
+    }
+
+    #[test]
+    fn unknown_top_level_key_is_named() {
+        let err = Config::from_toml_str("provder = \"pelm\"").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.to_string().contains("unknown key `provder`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_and_missing_provider_keys_are_named_with_their_path() {
+        let config = Config::from_toml_str(
+            "[providers.pelm]\nclient_id = \"x\"\nclient_secret = \"y\"\nclient_secert = \"z\"",
+        )
+        .unwrap();
+        let err = config.provider_config("pelm").extract::<Table>().unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("providers.pelm"), "{text}");
+        assert!(text.contains("unknown key `client_secert`"), "{text}");
+        assert_eq!(err.provider(), Some("pelm"));
+
+        let err = ProviderConfig::from_json("pelm", serde_json::json!({"client_id": "x"}))
+            .extract::<Table>()
+            .unwrap_err();
+        assert!(err.to_string().contains("missing key `client_secret`"), "{err}");
+    }
+
+    #[test]
+    fn errors_never_echo_values() {
+        // A secret typed as a number (wrong type) must not appear in the message.
+        let err = ProviderConfig::from_json(
+            "pelm",
+            serde_json::json!({"client_id": "x", "client_secret": 987654321}),
+        )
+        .extract::<Table>()
+        .unwrap_err();
+        assert!(!err.to_string().contains("987654321"), "{err}");
+        assert!(!format!("{err:?}").contains("987654321"), "{err:?}");
+        assert!(err.to_string().contains("client_secret"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_is_refused_unless_loopback() {
+        let err = ProviderConfig::from_json(
+            "pelm",
+            serde_json::json!({"client_id": "x", "client_secret": "y", "api_base_url": "http://api.pelm.com"}),
+        )
+        .extract::<Table>()
+        .unwrap_err();
+        assert!(err.to_string().contains("api_base_url"), "{err}");
+        assert!(err.to_string().contains("plain http"), "{err}");
+
+        for ok in [
+            "https://api.pelm.com",
+            "http://127.0.0.1:1",
+            "http://127.8.0.1",
+            "http://[::1]:80",
+            "http://localhost:3000",
+        ] {
+            assert!(BaseUrl::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://10.0.0.1",
+            "http://localhost.evil.com",
+            "ftp://x",
+            "https://user:pw@host",
+        ] {
+            assert!(BaseUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn base_url_join_keeps_prefix() {
+        let base = BaseUrl::parse("https://host/v1/").unwrap();
+        assert_eq!(base.join("/auth/token").as_str(), "https://host/v1/auth/token");
+        let base = BaseUrl::parse("https://host").unwrap();
+        assert_eq!(base.join("login").as_str(), "https://host/login");
+    }
+
+    #[test]
+    fn missing_provider_choice_says_how_to_set_it() {
+        let config = Config::from_toml_str("").unwrap();
+        let err = config.provider_name().unwrap_err();
+        assert!(err.to_string().contains("UTILCONNECT_PROVIDER"), "{err}");
+    }
+
+    #[test]
+    fn env_overrides_file_and_supplies_secrets() {
+        // figment::Jail gives each closure its own env and directory, so this test cannot
+        // disturb others running in parallel.
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "utilconnect.toml",
+                "provider = \"flatpeak\"\n[providers.pelm]\nclient_id = \"from-file\"\n",
+            )?;
+            jail.set_env("UTILCONNECT_PROVIDER", "pelm");
+            jail.set_env("UTILCONNECT_PROVIDERS__PELM__CLIENT_SECRET", "from-env");
+            jail.set_env("UTILCONNECT_LIVE", "pelm");
+            let config = Config::load().map_err(|e| e.to_string())?;
+            assert_eq!(config.provider_name().map_err(|e| e.to_string())?, "pelm");
+            let table: Table = config
+                .provider_config("pelm")
+                .extract()
+                .map_err(|e| e.to_string())?;
+            assert_eq!(table.client_id, "from-file");
+            assert_eq!(table.client_secret.expose_secret(), "from-env");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn numeric_looking_secret_from_env_stays_a_string() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("UTILCONNECT_PROVIDERS__PELM__CLIENT_ID", "id");
+            jail.set_env("UTILCONNECT_PROVIDERS__PELM__CLIENT_SECRET", "0012345");
+            let table: Table = Config::load()
+                .map_err(|e| e.to_string())?
+                .provider_config("pelm")
+                .extract()
+                .map_err(|e| e.to_string())?;
+            assert_eq!(table.client_secret.expose_secret(), "0012345");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn numeric_keys_from_env_are_parsed_leniently() {
+        #[derive(Debug, Deserialize)]
+        struct Numbers {
+            #[serde(deserialize_with = "lenient::number")]
+            retries: u32,
+            #[serde(deserialize_with = "lenient::boolean")]
+            verbose: bool,
+        }
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("UTILCONNECT_PROVIDERS__PELM__RETRIES", "7");
+            jail.set_env("UTILCONNECT_PROVIDERS__PELM__VERBOSE", "true");
+            let numbers: Numbers = Config::load()
+                .map_err(|e| e.to_string())?
+                .provider_config("pelm")
+                .extract()
+                .map_err(|e| e.to_string())?;
+            assert_eq!(numbers.retries, 7);
+            assert!(numbers.verbose);
+            jail.set_env("UTILCONNECT_PROVIDERS__PELM__RETRIES", "seven");
+            let err = Config::load()
+                .map_err(|e| e.to_string())?
+                .provider_config("pelm")
+                .extract::<Numbers>()
+                .expect_err("not a number");
+            assert!(err.to_string().contains("retries: expected an integer"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_env_key_is_named() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("UTILCONNECT_PROVIDR", "pelm");
+            let err = Config::load().expect_err("unknown key");
+            assert!(err.to_string().contains("`providr`"), "{err}");
+            Ok(())
+        });
+    }
+}

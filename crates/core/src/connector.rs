@@ -1,0 +1,287 @@
+//! The app-facing API: [`Connector::start`] and [`Connector::finish`], the same for every
+//! vendor.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tracing::Instrument as _;
+use url::Url;
+
+use crate::callback::Callback;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::flow::{Connection, Options, PendingSession, TokenRequest};
+use crate::provider::ConnectProvider;
+use crate::registry;
+use crate::state::State;
+use crate::store::{InMemorySessionStore, SessionStore};
+
+/// What [`Connector::start`] returns: where to send the user.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The vendor's hosted page; redirect the user's browser here.
+    pub connect_url: Url,
+    /// The flow's CSRF state. Apps that bind flows to a browser session (a cookie) keep it and
+    /// compare it with the callback's; the [`Connector`] already checks it against its store.
+    pub state: State,
+    /// When the flow can no longer be finished.
+    pub expires_at: SystemTime,
+}
+
+/// Runs Connect flows through one provider, chosen in code or by config.
+///
+/// `start` creates the state and the vendor token and remembers a [`PendingSession`];
+/// `finish` parses the callback, takes the session (so a callback works once), checks the
+/// state and expiry, and completes the link. A temporary failure in `finish` puts the session
+/// back, so the same callback URL can be finished again later.
+///
+/// ```
+/// # use utilconnect::*;
+/// # use async_trait::async_trait;
+/// # use url::Url;
+/// # #[derive(Debug)] struct Echo;
+/// # #[async_trait] impl ConnectProvider for Echo {
+/// #   fn info(&self) -> ProviderInfo { ProviderInfo { name: "echo", description: "", capabilities: &[] } }
+/// #   async fn create_token(&self, r: &TokenRequest) -> Result<ConnectToken> {
+/// #     Ok(ConnectToken::new("echo", "tok".into(), std::time::SystemTime::now() + std::time::Duration::from_secs(60), r)) }
+/// #   fn connect_url(&self, t: &ConnectToken) -> Result<Url> {
+/// #     let mut u = t.callback_url().clone(); u.query_pairs_mut().append_pair("state", t.state().as_str()); Ok(u) }
+/// #   async fn complete(&self, s: &PendingSession, _: &Callback) -> Result<Connection> { Ok(Connection::new("echo", s.user_id.clone())) }
+/// # }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// // Usually: Connector::from_config(&Config::load()?)?
+/// let connector = Connector::new(std::sync::Arc::new(Echo));
+///
+/// // 1. On your server, when the user clicks "Connect":
+/// let started = connector.start("user-42", "https://app.example/callback").await?;
+/// // ... redirect the browser to `started.connect_url` ...
+///
+/// // 2. When the vendor sends the browser back to your callback route:
+/// let callback_url = started.connect_url.as_str(); // (Echo sends it straight back)
+/// let connection = connector.finish(callback_url).await?;
+/// assert_eq!(connection.user_id(), "user-42");
+///
+/// // A callback works once.
+/// let replay = connector.finish(callback_url).await.unwrap_err();
+/// assert_eq!(replay.kind(), ErrorKind::StateMismatch);
+/// # Ok::<(), Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Connector {
+    provider: Arc<dyn ConnectProvider>,
+    store: Arc<dyn SessionStore>,
+    clock: Arc<dyn Clock>,
+    options: Options,
+}
+
+impl Connector {
+    /// A connector for `provider` with an in-memory session store and the system clock.
+    pub fn new(provider: Arc<dyn ConnectProvider>) -> Self {
+        Self::builder(provider).build()
+    }
+
+    /// A builder to choose the store, the clock and default token options.
+    pub fn builder(provider: Arc<dyn ConnectProvider>) -> ConnectorBuilder {
+        ConnectorBuilder {
+            provider,
+            store: None,
+            clock: Arc::new(SystemClock),
+            options: Options::new(),
+        }
+    }
+
+    /// A connector for the provider named in `config`, built from its table.
+    ///
+    /// ```
+    /// let config = utilconnect::Config::from_toml_str(r#"provider = "nobody""#)?;
+    /// let err = utilconnect::Connector::from_config(&config).unwrap_err();
+    /// assert_eq!(err.kind(), utilconnect::ErrorKind::Config);
+    /// # Ok::<(), utilconnect::Error>(())
+    /// ```
+    pub fn from_config(config: &Config) -> Result<Self> {
+        let name = config.provider_name()?;
+        let provider = registry::build_provider(name, &config.provider_config(name))?;
+        Ok(Self::new(provider))
+    }
+
+    /// The provider in use.
+    pub fn provider(&self) -> &Arc<dyn ConnectProvider> {
+        &self.provider
+    }
+
+    /// Starts a flow for `user_id` that will come back to `callback_url`.
+    pub async fn start(&self, user_id: &str, callback_url: &str) -> Result<Started> {
+        self.start_with(user_id, callback_url, Options::new()).await
+    }
+
+    /// Starts a flow with vendor-specific `options` (merged over the connector's defaults).
+    pub async fn start_with(
+        &self,
+        user_id: &str,
+        callback_url: &str,
+        options: Options,
+    ) -> Result<Started> {
+        let name = self.provider.info().name;
+        let span = tracing::info_span!("utilconnect.start", provider = name);
+        async {
+            let callback_url = Url::parse(callback_url).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidInput,
+                    Operation::CreateToken,
+                    format!("`callback_url` is not a valid URL: {e}"),
+                )
+                .with_provider(name)
+            })?;
+            let mut merged = self.options.clone();
+            merged.extend(options);
+            let request = TokenRequest::new(user_id, callback_url, State::generate()?)
+                .map_err(|e| e.with_provider(name))?
+                .with_options(merged);
+            let token = self.provider.create_token(&request).await?;
+            let connect_url = self.provider.connect_url(&token)?;
+            let session = PendingSession::new(&token, user_id, self.clock.now());
+            self.store
+                .put(&session.state_digest, &session)
+                .await
+                .map_err(|e| e.with_provider(name))?;
+            tracing::info!(expires_at = ?token.expires_at(), "flow started");
+            Ok(Started {
+                connect_url,
+                state: request.state().clone(),
+                expires_at: token.expires_at(),
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Finishes the flow the vendor's redirect to `callback_url` belongs to.
+    ///
+    /// `callback_url` may be absolute or the request target your web framework saw
+    /// (`/callback?code=…&state=…`).
+    pub async fn finish(&self, callback_url: &str) -> Result<Connection> {
+        let name = self.provider.info().name;
+        let span = tracing::info_span!("utilconnect.finish", provider = name);
+        async {
+            let callback = Callback::parse(callback_url).map_err(|e| e.with_provider(name))?;
+            let session = self.take_session(&callback).await?;
+            if let Some(cancelled) = callback.vendor_error() {
+                tracing::info!("user did not connect");
+                return Err(cancelled.with_provider(name));
+            }
+            match self.provider.complete(&session, &callback).await {
+                Ok(connection) => {
+                    tracing::info!("flow finished");
+                    Ok(connection)
+                }
+                Err(err) if err.is_temporary() => {
+                    // Keep the flow resumable: the same callback can be finished again.
+                    self.store.put(&session.state_digest, &session).await?;
+                    tracing::info!(kind = %err.kind(), "temporary failure; session kept for retry");
+                    Err(err)
+                }
+                Err(err) => Err(err),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn take_session(&self, callback: &Callback) -> Result<PendingSession> {
+        let name = self.provider.info().name;
+        let mismatch = |message: &str| {
+            Error::new(ErrorKind::StateMismatch, Operation::Complete, message).with_provider(name)
+        };
+        let Some(raw_state) = callback.state() else {
+            // A vendor may send an abandoned flow back without our state; its error still
+            // tells the app what happened.
+            if let Some(cancelled) = callback.vendor_error() {
+                return Err(cancelled.with_provider(name));
+            }
+            return Err(mismatch("the callback carries no `state`"));
+        };
+        let state = State::parse(raw_state).map_err(|e| e.with_provider(name))?;
+        let digest = state.digest();
+        let session = self
+            .store
+            .take(&digest)
+            .await
+            .map_err(|e| e.with_provider(name))?
+            .ok_or_else(|| {
+                mismatch("the callback's `state` is unknown, already used, or long expired")
+            })?;
+        if !session.state_digest.matches(&digest) {
+            return Err(mismatch("the session store returned another flow's session"));
+        }
+        if session.provider != name {
+            return Err(Error::config(format!(
+                "this flow was started with provider `{}` but the connector now uses `{name}`",
+                session.provider
+            ))
+            .with_provider(name));
+        }
+        if session.is_expired(self.clock.now()) {
+            return Err(Error::new(
+                ErrorKind::ExpiredToken,
+                Operation::Complete,
+                "the flow expired before the user came back; start a new one",
+            )
+            .with_provider(name));
+        }
+        Ok(session)
+    }
+}
+
+impl fmt::Debug for Connector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connector")
+            .field("provider", &self.provider.info().name)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Connector`]; see [`Connector::builder`].
+pub struct ConnectorBuilder {
+    provider: Arc<dyn ConnectProvider>,
+    store: Option<Arc<dyn SessionStore>>,
+    clock: Arc<dyn Clock>,
+    options: Options,
+}
+
+impl ConnectorBuilder {
+    /// Keeps pending sessions in `store` (default: an [`InMemorySessionStore`]).
+    pub fn store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Uses `clock` for expiry checks (tests and sandboxes use a
+    /// [`ManualClock`](crate::ManualClock)).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Vendor options sent with every token unless a `start_with` call overrides them.
+    pub fn default_options(mut self, options: Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The connector.
+    pub fn build(self) -> Connector {
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(InMemorySessionStore::with_clock(self.clock.clone())));
+        Connector {
+            provider: self.provider,
+            store,
+            clock: self.clock,
+            options: self.options,
+        }
+    }
+}

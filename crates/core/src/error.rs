@@ -1,0 +1,426 @@
+//! The one error type every provider and the [`Connector`](crate::Connector) return.
+//!
+//! An [`Error`] carries a coarse [`ErrorKind`] to branch on, the provider and operation it came
+//! from, the vendor's own error code and message when there was one, and a retry hint. Its
+//! messages never contain a secret: providers build them from vendor error codes, status lines
+//! and [redacted](crate::redact) body excerpts only.
+
+use std::fmt;
+use std::time::Duration;
+
+/// What went wrong, coarse enough to branch on.
+///
+/// New kinds may be added in minor releases, so match with a wildcard arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Configuration is missing, malformed, or names an unknown provider or key.
+    Config,
+    /// The caller passed something the provider or vendor refuses (bad id, bad URL, bad option).
+    InvalidInput,
+    /// The vendor refused our server credentials.
+    Unauthorized,
+    /// The credentials are valid but not allowed to do this.
+    Forbidden,
+    /// The vendor account has used up its quota or plan (e.g. Pelm `quota_reached`).
+    QuotaExceeded,
+    /// The vendor does not know the object (e.g. an unknown or purged connect session).
+    NotFound,
+    /// Too many requests; see [`Error::retry_after`].
+    RateLimited,
+    /// The vendor answered with a server error (5xx).
+    Upstream,
+    /// The connection failed or was dropped.
+    Network,
+    /// A request or the whole call's deadline ran out.
+    Timeout,
+    /// The vendor's answer could not be decoded; see [`Error::json_path`] and
+    /// [`Error::body_excerpt`].
+    Decode,
+    /// The vendor's answer was larger than the configured body cap.
+    ResponseTooLarge,
+    /// The callback's `state` is missing, unknown, already used, or does not match.
+    StateMismatch,
+    /// The user cancelled or denied the connection on the vendor's page.
+    Cancelled,
+    /// The connect token or pending session has expired.
+    ExpiredToken,
+    /// The authorization code or callback token is unknown, already used, or does not match.
+    InvalidCode,
+    /// The vendor has not finished yet (e.g. data still loading); try again later.
+    Pending,
+    /// The provider does not support this operation or option.
+    Unsupported,
+    /// Something the SDK did not expect from the vendor (an undocumented status or shape).
+    Unexpected,
+}
+
+impl ErrorKind {
+    /// Whether an error of this kind may succeed if the same call is retried later.
+    pub fn is_temporary(self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited | Self::Upstream | Self::Network | Self::Timeout | Self::Pending
+        )
+    }
+
+    /// A short, stable, human-readable name for the kind (used in messages and snapshots).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Config => "config",
+            Self::InvalidInput => "invalid input",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::QuotaExceeded => "quota exceeded",
+            Self::NotFound => "not found",
+            Self::RateLimited => "rate limited",
+            Self::Upstream => "upstream error",
+            Self::Network => "network error",
+            Self::Timeout => "timeout",
+            Self::Decode => "decode error",
+            Self::ResponseTooLarge => "response too large",
+            Self::StateMismatch => "state mismatch",
+            Self::Cancelled => "cancelled by user",
+            Self::ExpiredToken => "expired",
+            Self::InvalidCode => "invalid code",
+            Self::Pending => "pending",
+            Self::Unsupported => "unsupported",
+            Self::Unexpected => "unexpected response",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The step of the flow an error came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// Loading configuration or building a provider.
+    Configure,
+    /// Authenticating the server with the vendor (e.g. Flatpeak `/login`).
+    Authenticate,
+    /// Creating the connect token.
+    CreateToken,
+    /// Building the URL of the vendor's hosted page.
+    ConnectUrl,
+    /// Parsing the callback URL.
+    ParseCallback,
+    /// Completing the link after the callback.
+    Complete,
+    /// Reading or writing the session store.
+    Store,
+}
+
+impl Operation {
+    /// A short, stable name for the operation.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Configure => "configure",
+            Self::Authenticate => "authenticate",
+            Self::CreateToken => "create_token",
+            Self::ConnectUrl => "connect_url",
+            Self::ParseCallback => "parse_callback",
+            Self::Complete => "complete",
+            Self::Store => "store",
+        }
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The error every utilconnect call returns.
+///
+/// ```
+/// use utilconnect::{Error, ErrorKind, Operation};
+/// use std::time::Duration;
+///
+/// let err = Error::new(ErrorKind::RateLimited, Operation::CreateToken, "slow down")
+///     .with_provider("pelm")
+///     .with_retry_after(Duration::from_secs(2));
+/// assert!(err.is_temporary());
+/// assert_eq!(err.to_string(), "pelm create_token: rate limited: slow down (retry after 2s)");
+/// ```
+pub struct Error {
+    kind: ErrorKind,
+    operation: Operation,
+    provider: Option<String>,
+    message: String,
+    status: Option<u16>,
+    vendor_code: Option<String>,
+    vendor_message: Option<String>,
+    retry_after: Option<Duration>,
+    json_path: Option<String>,
+    body_excerpt: Option<String>,
+    source: Option<Source>,
+}
+
+/// The result type of utilconnect calls.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Creates an error of `kind` raised during `operation`.
+    ///
+    /// `message` must not contain a secret; it is shown to people and written to logs.
+    pub fn new(kind: ErrorKind, operation: Operation, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            operation,
+            provider: None,
+            message: message.into(),
+            status: None,
+            vendor_code: None,
+            vendor_message: None,
+            retry_after: None,
+            json_path: None,
+            body_excerpt: None,
+            source: None,
+        }
+    }
+
+    /// Shorthand for a [`ErrorKind::Config`] error.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, Operation::Configure, message)
+    }
+
+    /// Names the provider the error came from.
+    pub fn with_provider(mut self, provider: impl Into<String>) -> Self {
+        self.provider = Some(provider.into());
+        self
+    }
+
+    /// Records the HTTP status the vendor answered with.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Records the vendor's machine-readable error code (e.g. `quota_reached`).
+    pub fn with_vendor_code(mut self, code: impl Into<String>) -> Self {
+        self.vendor_code = Some(code.into());
+        self
+    }
+
+    /// Records the vendor's human-readable error text (must not contain a secret).
+    pub fn with_vendor_message(mut self, message: impl Into<String>) -> Self {
+        self.vendor_message = Some(message.into());
+        self
+    }
+
+    /// Records how long the vendor asked us to wait before retrying.
+    pub fn with_retry_after(mut self, retry_after: Duration) -> Self {
+        self.retry_after = Some(retry_after);
+        self
+    }
+
+    /// Records where in the vendor's JSON decoding failed (e.g. `.expires_in`).
+    pub fn with_json_path(mut self, path: impl Into<String>) -> Self {
+        self.json_path = Some(path.into());
+        self
+    }
+
+    /// Records a short, [redacted](crate::redact::excerpt) excerpt of the body that failed.
+    pub fn with_body_excerpt(mut self, excerpt: impl Into<String>) -> Self {
+        self.body_excerpt = Some(excerpt.into());
+        self
+    }
+
+    /// Attaches the underlying cause. The cause's `Display` must not contain a secret.
+    pub fn with_source(mut self, source: impl Into<Source>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Changes the operation (used when a shared helper's error surfaces in another step).
+    pub fn with_operation(mut self, operation: Operation) -> Self {
+        self.operation = operation;
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The step that failed.
+    pub fn operation(&self) -> Operation {
+        self.operation
+    }
+
+    /// The provider that failed, when known.
+    pub fn provider(&self) -> Option<&str> {
+        self.provider.as_deref()
+    }
+
+    /// Our own description of what went wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The HTTP status the vendor answered with, if the error came from a response.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// The vendor's machine-readable error code, if it sent one.
+    pub fn vendor_code(&self) -> Option<&str> {
+        self.vendor_code.as_deref()
+    }
+
+    /// The vendor's human-readable error text, if it sent one.
+    pub fn vendor_message(&self) -> Option<&str> {
+        self.vendor_message.as_deref()
+    }
+
+    /// How long to wait before retrying, when the vendor said so.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// For decode errors: where in the JSON the first problem was.
+    pub fn json_path(&self) -> Option<&str> {
+        self.json_path.as_deref()
+    }
+
+    /// For decode and unexpected-response errors: a short redacted excerpt of the body.
+    pub fn body_excerpt(&self) -> Option<&str> {
+        self.body_excerpt.as_deref()
+    }
+
+    /// Whether retrying the same call later may succeed.
+    pub fn is_temporary(&self) -> bool {
+        self.kind.is_temporary()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(provider) = &self.provider {
+            write!(f, "{provider} ")?;
+        }
+        write!(f, "{}: {}: {}", self.operation, self.kind, self.message)?;
+        if let Some(status) = self.status {
+            write!(f, " (HTTP {status})")?;
+        }
+        match (&self.vendor_code, &self.vendor_message) {
+            (Some(code), Some(text)) => write!(f, " [{code}: {text}]")?,
+            (Some(code), None) => write!(f, " [{code}]")?,
+            (None, Some(text)) => write!(f, " [{text}]")?,
+            (None, None) => {}
+        }
+        if let Some(path) = &self.json_path {
+            write!(f, " at {path}")?;
+        }
+        if let Some(wait) = self.retry_after {
+            write!(f, " (retry after {}s)", wait.as_secs_f64())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("operation", &self.operation)
+            .field("provider", &self.provider)
+            .field("message", &self.message)
+            .field("status", &self.status)
+            .field("vendor_code", &self.vendor_code)
+            .field("vendor_message", &self.vendor_message)
+            .field("retry_after", &self.retry_after)
+            .field("json_path", &self.json_path)
+            .field("body_excerpt", &self.body_excerpt)
+            .field("source", &self.source.as_ref().map(|s| s.to_string()))
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_kinds_are_exactly_the_retryable_ones() {
+        let temporary = [
+            ErrorKind::RateLimited,
+            ErrorKind::Upstream,
+            ErrorKind::Network,
+            ErrorKind::Timeout,
+            ErrorKind::Pending,
+        ];
+        let permanent = [
+            ErrorKind::Config,
+            ErrorKind::InvalidInput,
+            ErrorKind::Unauthorized,
+            ErrorKind::Forbidden,
+            ErrorKind::QuotaExceeded,
+            ErrorKind::NotFound,
+            ErrorKind::Decode,
+            ErrorKind::ResponseTooLarge,
+            ErrorKind::StateMismatch,
+            ErrorKind::Cancelled,
+            ErrorKind::ExpiredToken,
+            ErrorKind::InvalidCode,
+            ErrorKind::Unsupported,
+            ErrorKind::Unexpected,
+        ];
+        for kind in temporary {
+            assert!(kind.is_temporary(), "{kind:?} should be temporary");
+        }
+        for kind in permanent {
+            assert!(!kind.is_temporary(), "{kind:?} should be permanent");
+        }
+    }
+
+    #[test]
+    fn display_names_provider_operation_kind_and_vendor_details() {
+        let err = Error::new(ErrorKind::QuotaExceeded, Operation::CreateToken, "plan limit")
+            .with_provider("pelm")
+            .with_status(402)
+            .with_vendor_code("quota_reached")
+            .with_vendor_message("Quota reached");
+        assert_eq!(
+            err.to_string(),
+            "pelm create_token: quota exceeded: plan limit (HTTP 402) [quota_reached: Quota reached]"
+        );
+        assert_eq!(err.provider(), Some("pelm"));
+        assert_eq!(err.vendor_code(), Some("quota_reached"));
+        assert!(!err.is_temporary());
+    }
+
+    #[test]
+    fn decode_error_shows_json_path() {
+        let err = Error::new(ErrorKind::Decode, Operation::Complete, "bad JSON")
+            .with_json_path(".expires_in")
+            .with_body_excerpt("{\"expires_in\": true}");
+        assert!(err.to_string().ends_with("at .expires_in"));
+        assert_eq!(err.body_excerpt(), Some("{\"expires_in\": true}"));
+    }
+
+    #[test]
+    fn source_is_exposed() {
+        let io = std::io::Error::other("boom");
+        let err = Error::new(ErrorKind::Network, Operation::Complete, "send failed").with_source(io);
+        let source = std::error::Error::source(&err).map(|s| s.to_string());
+        assert_eq!(source.as_deref(), Some("boom"));
+    }
+}

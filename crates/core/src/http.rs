@@ -1,0 +1,547 @@
+//! The one HTTP policy every provider uses.
+//!
+//! [`HttpClient`] wraps a single `reqwest::Client` per provider with: connect and request
+//! timeouts, a total deadline across retries, exponential backoff with jitter on 429, 502, 503,
+//! 504 and connection failures (honouring `Retry-After`), redirects disabled (a vendor API
+//! never redirects; following one could leak credentials to another host), a cap on response
+//! size, and one `tracing` span per call that names provider, operation, method, path, attempts,
+//! status and latency, but never a query string, header or body.
+//!
+//! Calls that must not run twice (a single-use code exchange) use [`Idempotency::NotIdempotent`]:
+//! they are retried only when the vendor cannot have processed them (connection refused, 429).
+
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, StatusCode};
+use rand::Rng as _;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
+
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::redact;
+
+/// Timeouts, retries and limits for one provider's HTTP calls.
+///
+/// Every field has a default; in config it is the optional `[providers.<name>.http]` table,
+/// durations written like `"10s"` or `"250ms"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Time to establish a connection.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Time for one attempt, from connecting to the last body byte.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Time for the whole call, retries and waits included.
+    #[serde(with = "humantime_serde")]
+    pub total_deadline: Duration,
+    /// Retries after the first attempt.
+    #[serde(deserialize_with = "crate::config::lenient::number")]
+    pub max_retries: u32,
+    /// First backoff; doubles on each retry.
+    #[serde(with = "humantime_serde")]
+    pub initial_backoff: Duration,
+    /// Longest backoff between two attempts.
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+    /// Largest response body accepted, in bytes.
+    #[serde(deserialize_with = "crate::config::lenient::number")]
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(15),
+            total_deadline: Duration::from_secs(45),
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Whether a call may be sent twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Sending it again is harmless (reads, token creation): retried on any transient failure.
+    Idempotent,
+    /// Sending it again may burn something single-use: retried only when the vendor cannot
+    /// have processed it (connection refused, 429).
+    NotIdempotent,
+}
+
+/// A fully-read HTTP response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    attempts: u32,
+}
+
+impl Response {
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body (at most [`HttpConfig::max_body_bytes`]).
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// How many attempts the call took.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// The `Retry-After` header as a duration (seconds or an HTTP date), if present.
+    pub fn retry_after(&self) -> Option<Duration> {
+        retry_after(&self.headers)
+    }
+
+    /// A redacted excerpt of the body, for error messages.
+    pub fn excerpt(&self) -> String {
+        redact::excerpt(&self.body)
+    }
+
+    /// Decodes the body as JSON.
+    ///
+    /// On failure the [`ErrorKind::Decode`] error carries the JSON path of the first problem
+    /// and a redacted excerpt of the body; it never quotes a value.
+    pub fn json<T: DeserializeOwned>(&self, provider: &str, operation: Operation) -> Result<T> {
+        decode_json(&self.body, provider, operation)
+    }
+}
+
+/// Decodes JSON with the path of the first problem on failure (see [`Response::json`]).
+pub fn decode_json<T: DeserializeOwned>(
+    body: &[u8],
+    provider: &str,
+    operation: Operation,
+) -> Result<T> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let what = match inner.classify() {
+            serde_json::error::Category::Data => "has an unexpected shape",
+            serde_json::error::Category::Eof => "ends too early",
+            serde_json::error::Category::Syntax => "is not valid JSON",
+            serde_json::error::Category::Io => "could not be read",
+        };
+        let mut error = Error::new(
+            ErrorKind::Decode,
+            operation,
+            format!(
+                "the vendor's response {what} ({})",
+                strip_quoted(&inner.to_string())
+            ),
+        )
+        .with_provider(provider)
+        .with_body_excerpt(redact::excerpt(body));
+        if path != "." {
+            error = error.with_json_path(path);
+        }
+        error
+    })
+}
+
+/// serde's messages quote offending values (`invalid type: string "…"`); drop them, a value
+/// may be a secret.
+fn strip_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut in_quotes = false;
+    for c in message.chars() {
+        if c == '"' {
+            if !in_quotes {
+                out.push_str("\"…\"");
+            }
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One provider's HTTP client and policy. Cheap to clone; clones share the connection pool.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    config: HttpConfig,
+    provider: &'static str,
+}
+
+impl HttpClient {
+    /// Builds the client for `provider` with `config`.
+    ///
+    /// ```
+    /// let http = utilconnect::http::HttpClient::new("pelm", Default::default())?;
+    /// assert_eq!(http.config().max_body_bytes, 1024 * 1024);
+    /// # Ok::<(), utilconnect::Error>(())
+    /// ```
+    pub fn new(provider: &'static str, config: HttpConfig) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("utilconnect/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                Error::config(format!("could not build the HTTP client: {}", e.without_url()))
+                    .with_provider(provider)
+            })?;
+        Ok(Self {
+            client,
+            config,
+            provider,
+        })
+    }
+
+    /// The policy in force.
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    /// The underlying client, to build requests with.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Sends the request built by `build` under the policy, rebuilding it for each attempt.
+    ///
+    /// Returns the last response whatever its status (the provider maps vendor errors);
+    /// fails only when no response was had: network, timeout, body cap.
+    pub async fn send(
+        &self,
+        operation: Operation,
+        idempotency: Idempotency,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Response> {
+        let request = build(&self.client).build().map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                operation,
+                format!("could not build the request: {}", e.without_url()),
+            )
+            .with_provider(self.provider)
+        })?;
+        let span = tracing::info_span!(
+            "utilconnect.http",
+            provider = self.provider,
+            operation = operation.as_str(),
+            method = %request.method(),
+            path = request.url().path(),
+            attempts = tracing::field::Empty,
+            status = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        drop(request);
+        self.send_with_retries(operation, idempotency, build)
+            .instrument(span)
+            .await
+    }
+
+    async fn send_with_retries(
+        &self,
+        operation: Operation,
+        idempotency: Idempotency,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Response> {
+        let started = Instant::now();
+        let deadline = started + self.config.total_deadline;
+        let span = tracing::Span::current();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            span.record("attempts", attempt);
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(self.deadline_error(operation, attempt - 1));
+            }
+            let timeout = remaining.min(self.config.request_timeout);
+            let attempt_started = Instant::now();
+            let outcome = self.attempt(operation, build(&self.client).timeout(timeout)).await;
+            let latency = attempt_started.elapsed();
+            let retries_left = attempt <= self.config.max_retries;
+
+            let wait = match &outcome {
+                Ok(response) => {
+                    span.record("status", response.status.as_u16());
+                    tracing::debug!(
+                        attempt,
+                        status = response.status.as_u16(),
+                        latency_ms = latency.as_millis() as u64,
+                        "response"
+                    );
+                    if !retries_left || !should_retry_status(response.status, idempotency) {
+                        None
+                    } else {
+                        Some(
+                            response
+                                .retry_after()
+                                .unwrap_or_else(|| self.backoff(attempt)),
+                        )
+                    }
+                }
+                Err(failure) => {
+                    tracing::debug!(
+                        attempt,
+                        latency_ms = latency.as_millis() as u64,
+                        error = %failure.error,
+                        "request failed"
+                    );
+                    if retries_left && failure.retryable(idempotency) {
+                        Some(self.backoff(attempt))
+                    } else {
+                        None
+                    }
+                }
+            };
+
+            let wait = match wait {
+                Some(wait) if Instant::now() + wait < deadline => wait,
+                _ => {
+                    span.record("latency_ms", started.elapsed().as_millis() as u64);
+                    return match outcome {
+                        Ok(mut response) => {
+                            response.attempts = attempt;
+                            Ok(response)
+                        }
+                        Err(failure) => Err(failure.error),
+                    };
+                }
+            };
+            tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        operation: Operation,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Response, Failure> {
+        let mut response = request.send().await.map_err(|e| self.failure(operation, e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let cap = self.config.max_body_bytes;
+        if response.content_length().is_some_and(|len| len > cap as u64) {
+            return Err(Failure::final_error(self.too_large(operation, status)));
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.failure(operation, e).after_send())?
+        {
+            if body.len() + chunk.len() > cap {
+                return Err(Failure::final_error(self.too_large(operation, status)));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response {
+            status,
+            headers,
+            body: body.freeze(),
+            attempts: 1,
+        })
+    }
+
+    fn failure(&self, operation: Operation, err: reqwest::Error) -> Failure {
+        // `without_url`: the URL may carry a token in its query.
+        let err = err.without_url();
+        let (kind, what) = if err.is_timeout() {
+            (ErrorKind::Timeout, "the request timed out")
+        } else if err.is_connect() {
+            (ErrorKind::Network, "could not connect")
+        } else {
+            (ErrorKind::Network, "the connection failed")
+        };
+        let reached_server = !err.is_connect();
+        let error = Error::new(kind, operation, what)
+            .with_provider(self.provider)
+            .with_source(err);
+        Failure {
+            error,
+            reached_server,
+            transient: true,
+        }
+    }
+
+    fn too_large(&self, operation: Operation, status: StatusCode) -> Error {
+        Error::new(
+            ErrorKind::ResponseTooLarge,
+            operation,
+            format!(
+                "the response is larger than the {} byte cap",
+                self.config.max_body_bytes
+            ),
+        )
+        .with_provider(self.provider)
+        .with_status(status.as_u16())
+    }
+
+    fn deadline_error(&self, operation: Operation, attempts: u32) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            operation,
+            format!(
+                "gave up after {attempts} attempt(s): the {}s deadline passed",
+                self.config.total_deadline.as_secs_f64()
+            ),
+        )
+        .with_provider(self.provider)
+    }
+
+    /// Exponential backoff with "equal jitter": half fixed, half random, so waits spread out
+    /// but never collapse to zero.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .config
+            .initial_backoff
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+            .min(self.config.max_backoff);
+        let half = exp / 2;
+        let jitter = rand::rng().random_range(0.0..=1.0);
+        half + half.mul_f64(jitter)
+    }
+}
+
+/// An attempt that got no usable response.
+struct Failure {
+    error: Error,
+    /// Whether the request may have been processed by the vendor.
+    reached_server: bool,
+    /// Whether trying again could help at all.
+    transient: bool,
+}
+
+impl Failure {
+    fn final_error(error: Error) -> Self {
+        Self {
+            error,
+            reached_server: true,
+            transient: false,
+        }
+    }
+
+    fn after_send(mut self) -> Self {
+        self.reached_server = true;
+        self
+    }
+
+    fn retryable(&self, idempotency: Idempotency) -> bool {
+        self.transient && (idempotency == Idempotency::Idempotent || !self.reached_server)
+    }
+}
+
+fn should_retry_status(status: StatusCode, idempotency: Idempotency) -> bool {
+    match idempotency {
+        Idempotency::Idempotent => matches!(status.as_u16(), 429 | 502 | 503 | 504),
+        // A 429 is a refusal before processing; a 5xx may have come after it.
+        Idempotency::NotIdempotent => status.as_u16() == 429,
+    }
+}
+
+/// Parses `Retry-After` as delay-seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(http::header::RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        let future = SystemTime::now() + Duration::from_secs(120);
+        headers.insert(
+            http::header::RETRY_AFTER,
+            httpdate::fmt_http_date(future).parse().unwrap(),
+        );
+        let wait = retry_after(&headers).unwrap();
+        assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120), "{wait:?}");
+        headers.insert(http::header::RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let http = HttpClient::new(
+            "test",
+            HttpConfig {
+                initial_backoff: Duration::from_millis(100),
+                max_backoff: Duration::from_millis(350),
+                ..HttpConfig::default()
+            },
+        )
+        .unwrap();
+        for _ in 0..100 {
+            let first = http.backoff(1);
+            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+            let second = http.backoff(2);
+            assert!(second >= Duration::from_millis(100) && second <= Duration::from_millis(200));
+            let capped = http.backoff(10);
+            assert!(capped >= Duration::from_millis(175) && capped <= Duration::from_millis(350));
+        }
+        let draws: std::collections::HashSet<_> = (0..50).map(|_| http.backoff(3)).collect();
+        assert!(draws.len() > 1, "no jitter");
+    }
+
+    #[test]
+    fn only_safe_statuses_are_retried_for_non_idempotent_calls() {
+        for code in [429, 502, 503, 504] {
+            let status = StatusCode::from_u16(code).unwrap();
+            assert!(should_retry_status(status, Idempotency::Idempotent), "{code}");
+        }
+        for code in [400, 401, 404, 500, 501] {
+            let status = StatusCode::from_u16(code).unwrap();
+            assert!(!should_retry_status(status, Idempotency::Idempotent), "{code}");
+        }
+        assert!(should_retry_status(StatusCode::TOO_MANY_REQUESTS, Idempotency::NotIdempotent));
+        assert!(!should_retry_status(StatusCode::BAD_GATEWAY, Idempotency::NotIdempotent));
+    }
+
+    #[test]
+    fn decode_error_has_path_and_never_quotes_values() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Token {
+            access_token: u64,
+        }
+        let body = br#"{"access_token": "at-secret-value"}"#;
+        let err = decode_json::<Token>(body, "pelm", Operation::Complete).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode);
+        assert_eq!(err.json_path(), Some("access_token"));
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("at-secret-value"), "{shown}");
+
+        let err = decode_json::<Token>(b"<html>oops", "pelm", Operation::Complete).unwrap_err();
+        assert!(err.to_string().contains("not valid JSON"), "{err}");
+        assert_eq!(err.body_excerpt(), Some("<html>oops"));
+    }
+}

@@ -1,0 +1,72 @@
+//! One API for the "Connect" onboarding flows of utility-data vendors.
+//!
+//! An app creates a short-lived connect token on its server, sends its user to the vendor's
+//! hosted Connect page, receives the user back on a callback URL, and completes the link.
+//! With utilconnect the app writes that once against [`Connector`] and picks the vendor by
+//! configuration (`provider = "pelm"` in `utilconnect.toml`, or `UTILCONNECT_PROVIDER`).
+//!
+//! ```no_run
+//! use utilconnect::{Config, Connector};
+//! // Link the providers you want; a crate never named in code is not linked.
+//! // use utilconnect_pelm as _;
+//! // use utilconnect_flatpeak as _;
+//!
+//! # async fn run() -> utilconnect::Result<()> {
+//! let connector = Connector::from_config(&Config::load()?)?;
+//!
+//! // "Connect your utility account" clicked: send the browser to the vendor.
+//! let started = connector.start("user-42", "https://app.example/utility/callback").await?;
+//! println!("redirect to {}", started.connect_url);
+//!
+//! // The vendor sent the browser back to /utility/callback?…
+//! let connection = connector.finish("https://app.example/utility/callback?code=…&state=…").await?;
+//! println!("linked {} at {}", connection.user_id(), connection.provider());
+//! # Ok(()) }
+//! ```
+//!
+//! Providers implement the small [`ConnectProvider`] trait and register a
+//! [`ProviderDescriptor`] with [`register_provider!`]. Every secret is a
+//! [`secrecy::SecretString`]; no `Debug`, `Display`, error or log line shows one.
+//!
+//! Feature `sandbox` adds [`sandbox`]: what every vendor emulator shares.
+
+mod callback;
+mod clock;
+mod config;
+mod connector;
+mod error;
+mod flow;
+pub mod http;
+mod provider;
+pub mod redact;
+mod registry;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
+mod state;
+mod store;
+
+pub use callback::{Callback, MAX_CALLBACK_URL_BYTES, MAX_PARAM_BYTES, MAX_PARAMS};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{BaseUrl, Config, DEFAULT_CONFIG_FILE, ENV_PREFIX, ProviderConfig, lenient};
+pub use connector::{Connector, ConnectorBuilder, Started};
+pub use error::{Error, ErrorKind, Operation, Result};
+pub use flow::{
+    AccessCredentials, ConnectToken, Connection, DataStatus, MAX_USER_ID_BYTES, Mode, Options,
+    PendingSession, TokenRequest,
+};
+pub use provider::{Capability, ConnectProvider, ProviderInfo};
+pub use registry::{
+    BuildFn, ConfigKey, ProviderDescriptor, build_provider, provider, providers,
+};
+pub use state::{Digest, STATE_BYTES, State};
+pub use store::{InMemorySessionStore, SessionStore};
+
+// Re-exported so provider crates share our versions.
+pub use async_trait::async_trait;
+pub use secrecy;
+pub use url::Url;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+}

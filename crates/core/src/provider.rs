@@ -1,0 +1,111 @@
+//! The plug-in seam: what a vendor crate implements.
+//!
+//! The trait is deliberately small; everything two providers would both write (state, session
+//! storage, expiry checks, callback parsing) lives in [`Connector`](crate::Connector).
+
+use std::fmt;
+
+use async_trait::async_trait;
+use url::Url;
+
+use crate::callback::Callback;
+use crate::error::Result;
+use crate::flow::{ConnectToken, Connection, PendingSession, TokenRequest};
+
+/// Something a provider can or cannot do; the conformance suite skips cases by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Capability {
+    /// `complete` returns [`AccessCredentials`](crate::AccessCredentials) (Pelm does,
+    /// Flatpeak does not).
+    AccessCredentials,
+    /// `complete` may report [`DataStatus::Pending`](crate::DataStatus::Pending) or fail with
+    /// [`ErrorKind::Pending`](crate::ErrorKind::Pending) while the vendor loads data.
+    DataPending,
+    /// The hosted page lets the user leave without connecting.
+    UserCancel,
+    /// The hosted page lets the user retry after wrong utility credentials.
+    CredentialRetry,
+    /// The hosted page lets the user remove an existing link.
+    Disconnect,
+}
+
+/// Static facts about a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProviderInfo {
+    /// The registry name, as written in config (`pelm`, `flatpeak`).
+    pub name: &'static str,
+    /// One line for humans.
+    pub description: &'static str,
+    /// What this provider supports.
+    pub capabilities: &'static [Capability],
+}
+
+impl ProviderInfo {
+    /// Whether the provider declares `capability`.
+    pub fn supports(&self, capability: Capability) -> bool {
+        self.capabilities.contains(&capability)
+    }
+}
+
+/// One vendor's Connect flow.
+///
+/// Implementations hold only wire details: request shapes, error mapping, authentication.
+/// They are called by [`Connector`](crate::Connector), which has already generated the
+/// state, will store the [`PendingSession`] and will check the callback's state and the
+/// session's expiry before calling [`complete`](Self::complete).
+///
+/// The trait is object-safe; apps hold an `Arc<dyn ConnectProvider>` chosen by config.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use url::Url;
+/// use utilconnect::*;
+///
+/// #[derive(Debug)]
+/// struct Echo;
+///
+/// #[async_trait]
+/// impl ConnectProvider for Echo {
+///     fn info(&self) -> ProviderInfo {
+///         ProviderInfo { name: "echo", description: "returns what it is given", capabilities: &[] }
+///     }
+///     async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
+///         let expires = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+///         Ok(ConnectToken::new("echo", "tok".into(), expires, request))
+///     }
+///     fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
+///         let mut url = token.callback_url().clone();
+///         url.query_pairs_mut().append_pair("state", token.state().as_str());
+///         Ok(url)
+///     }
+///     async fn complete(&self, session: &PendingSession, _: &Callback) -> Result<Connection> {
+///         Ok(Connection::new("echo", session.user_id.clone()))
+///     }
+/// }
+/// let provider: std::sync::Arc<dyn ConnectProvider> = std::sync::Arc::new(Echo);
+/// assert_eq!(provider.info().name, "echo");
+/// ```
+#[async_trait]
+pub trait ConnectProvider: Send + Sync + fmt::Debug {
+    /// Name, description and capabilities.
+    fn info(&self) -> ProviderInfo;
+
+    /// Asks the vendor for a short-lived connect token for `request`.
+    ///
+    /// Providers validate [`TokenRequest::options`] before sending anything.
+    async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken>;
+
+    /// The URL of the vendor's hosted page for `token`, where the app sends the user.
+    ///
+    /// The token carries the callback URL and state, so vendors that take them in the page URL
+    /// (Pelm) and vendors that fixed them at token creation (Flatpeak) fit the same call.
+    fn connect_url(&self, token: &ConnectToken) -> Result<Url>;
+
+    /// Verifies the vendor-specific parts of `callback` against `session` and finishes the
+    /// link with the vendor.
+    ///
+    /// The state has already been checked. An `error` on the callback, or missing success
+    /// parameters, must give [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled).
+    async fn complete(&self, session: &PendingSession, callback: &Callback) -> Result<Connection>;
+}

@@ -1,0 +1,257 @@
+//! Providers register themselves at link time; apps pick one by name from config.
+//!
+//! A provider crate submits a `const` [`ProviderDescriptor`] with [`register_provider!`]
+//! (backed by [`inventory`]). **Pitfall:** a crate listed in `Cargo.toml` but never named in
+//! code is not linked, and its registration silently disappears. Name every provider you want
+//! in the binary or test that needs it:
+//!
+//! ```ignore
+//! use utilconnect_pelm as _;
+//! use utilconnect_flatpeak as _;
+//! ```
+//!
+//! [`register_provider!`]: crate::register_provider
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::config::ProviderConfig;
+use crate::error::{Error, Result};
+use crate::provider::ConnectProvider;
+
+/// Builds a provider from its configuration table.
+pub type BuildFn = fn(&ProviderConfig) -> Result<Arc<dyn ConnectProvider>>;
+
+/// One key of a provider's configuration table, for `--help`-style listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigKey {
+    /// The key as written in `[providers.<name>]`.
+    pub name: &'static str,
+    /// What it is for.
+    pub description: &'static str,
+    /// Whether the provider cannot be built without it.
+    pub required: bool,
+    /// Whether it holds a secret (and so should come from the environment).
+    pub secret: bool,
+}
+
+impl ConfigKey {
+    /// A required, non-secret key.
+    pub const fn required(name: &'static str, description: &'static str) -> Self {
+        Self {
+            name,
+            description,
+            required: true,
+            secret: false,
+        }
+    }
+
+    /// An optional, non-secret key.
+    pub const fn optional(name: &'static str, description: &'static str) -> Self {
+        Self {
+            name,
+            description,
+            required: false,
+            secret: false,
+        }
+    }
+
+    /// A required secret key.
+    pub const fn secret(name: &'static str, description: &'static str) -> Self {
+        Self {
+            name,
+            description,
+            required: true,
+            secret: true,
+        }
+    }
+}
+
+/// What a provider crate registers: its name, a description, its config keys and how to
+/// build it.
+pub struct ProviderDescriptor {
+    name: &'static str,
+    description: &'static str,
+    config_keys: &'static [ConfigKey],
+    build: BuildFn,
+    origin: &'static str,
+}
+
+impl ProviderDescriptor {
+    /// A descriptor; use it in a `const` and pass it to [`register_provider!`](crate::register_provider).
+    /// `origin` names the registering crate (use `module_path!()`), for duplicate reports.
+    pub const fn new(
+        name: &'static str,
+        description: &'static str,
+        config_keys: &'static [ConfigKey],
+        build: BuildFn,
+        origin: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            description,
+            config_keys,
+            build,
+            origin,
+        }
+    }
+
+    /// The registry name (`pelm`, `flatpeak`), as written in config.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// One line for humans.
+    pub fn description(&self) -> &'static str {
+        self.description
+    }
+
+    /// The keys of the provider's configuration table.
+    pub fn config_keys(&self) -> &'static [ConfigKey] {
+        self.config_keys
+    }
+
+    /// Where the descriptor was registered from.
+    pub fn origin(&self) -> &'static str {
+        self.origin
+    }
+
+    /// Builds the provider from its table, checking that the result calls itself by the
+    /// registered name.
+    pub fn build(&self, config: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
+        let provider = (self.build)(config).map_err(|e| e.with_provider(self.name))?;
+        let built_name = provider.info().name;
+        if built_name != self.name {
+            return Err(Error::config(format!(
+                "provider registered as `{}` built one that calls itself `{built_name}`",
+                self.name
+            ))
+            .with_provider(self.name));
+        }
+        Ok(provider)
+    }
+}
+
+impl fmt::Debug for ProviderDescriptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderDescriptor")
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+inventory::collect!(ProviderDescriptor);
+
+/// Registers a provider descriptor with the global registry.
+///
+/// ```ignore
+/// const PELM: utilconnect::ProviderDescriptor = utilconnect::ProviderDescriptor::new(
+///     "pelm", "Pelm Connect", &[], build, module_path!(),
+/// );
+/// utilconnect::register_provider!(PELM);
+/// ```
+#[macro_export]
+macro_rules! register_provider {
+    ($descriptor:expr) => {
+        $crate::__private::inventory::submit! { $descriptor }
+    };
+}
+
+/// Every registered provider, sorted by name.
+///
+/// Fails with [`ErrorKind::Config`](crate::ErrorKind::Config) if two crates registered the
+/// same name.
+pub fn providers() -> Result<Vec<&'static ProviderDescriptor>> {
+    sorted_unique(inventory::iter::<ProviderDescriptor>)
+}
+
+/// The registered provider called `name`; the error lists the available ones.
+pub fn provider(name: &str) -> Result<&'static ProviderDescriptor> {
+    find(providers()?, name)
+}
+
+/// Builds the provider called `name` from its configuration table.
+///
+/// ```
+/// let config = utilconnect::ProviderConfig::from_json("nope", serde_json::json!({}));
+/// let err = utilconnect::build_provider("nope", &config).unwrap_err();
+/// assert!(err.to_string().contains("unknown provider `nope`"));
+/// ```
+pub fn build_provider(name: &str, config: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
+    provider(name)?.build(config)
+}
+
+fn sorted_unique<'a>(
+    all: impl IntoIterator<Item = &'a ProviderDescriptor>,
+) -> Result<Vec<&'a ProviderDescriptor>> {
+    let mut by_name: BTreeMap<&str, &ProviderDescriptor> = BTreeMap::new();
+    for descriptor in all {
+        if let Some(first) = by_name.insert(descriptor.name, descriptor) {
+            return Err(Error::config(format!(
+                "provider `{}` is registered twice (by {} and by {})",
+                descriptor.name, first.origin, descriptor.origin
+            )));
+        }
+    }
+    Ok(by_name.into_values().collect())
+}
+
+fn find<'a>(all: Vec<&'a ProviderDescriptor>, name: &str) -> Result<&'a ProviderDescriptor> {
+    let names: Vec<&str> = all.iter().map(|d| d.name).collect();
+    all.into_iter().find(|d| d.name == name).ok_or_else(|| {
+        let available = if names.is_empty() {
+            "none are registered; link a provider crate (e.g. `use utilconnect_pelm as _;`)"
+                .to_owned()
+        } else {
+            format!("available: {}", names.join(", "))
+        };
+        Error::config(format!("unknown provider `{name}`; {available}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn never(_: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
+        Err(Error::config("not buildable"))
+    }
+
+    const A: ProviderDescriptor = ProviderDescriptor::new("alpha", "A", &[], never, "crate_a");
+    const B: ProviderDescriptor = ProviderDescriptor::new("beta", "B", &[], never, "crate_b");
+    const B2: ProviderDescriptor = ProviderDescriptor::new("beta", "B again", &[], never, "crate_c");
+
+    #[test]
+    fn sorts_by_name() {
+        let sorted = sorted_unique([&B, &A]).unwrap();
+        let names: Vec<_> = sorted.iter().map(|d| d.name()).collect();
+        assert_eq!(names, ["alpha", "beta"]);
+    }
+
+    #[test]
+    fn duplicates_are_rejected_naming_both_origins() {
+        let err = sorted_unique([&A, &B, &B2]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        let text = err.to_string();
+        assert!(text.contains("`beta` is registered twice"), "{text}");
+        assert!(text.contains("crate_b") && text.contains("crate_c"), "{text}");
+    }
+
+    #[test]
+    fn unknown_name_lists_available() {
+        let err = find(vec![&A, &B], "gamma").unwrap_err();
+        assert!(err.to_string().contains("unknown provider `gamma`; available: alpha, beta"));
+        let err = find(vec![], "gamma").unwrap_err();
+        assert!(err.to_string().contains("none are registered"), "{err}");
+    }
+
+    #[test]
+    fn build_errors_carry_the_provider_name() {
+        let err = A.build(&ProviderConfig::from_json("alpha", serde_json::json!({}))).unwrap_err();
+        assert_eq!(err.provider(), Some("alpha"));
+    }
+}

@@ -1,0 +1,142 @@
+//! What every vendor emulator shares (feature `sandbox`).
+//!
+//! A provider crate's emulator is an axum [`Router`](axum::Router) served by [`SandboxServer`]
+//! on `127.0.0.1`, which adds, for every vendor alike:
+//!
+//! - [`Faults`]: make the next matching requests fail (status + `Retry-After`, latency,
+//!   dropped connection, malformed or oversized body);
+//! - [`RequestLog`]: every request recorded, normalised and redacted, ready for snapshots;
+//! - a [`ManualClock`](crate::ManualClock) the emulator reads for expiry, so tests can move
+//!   time instead of waiting.
+//!
+//! The emulator then implements [`Sandbox`], which is what tests and the conformance suite
+//! talk to: a provider config pointing at the emulator, and an end user who can click through
+//! the hosted pages ([`UserAction`]), using the HTTP-only [`Browser`].
+
+mod browser;
+mod faults;
+mod record;
+mod server;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use url::Url;
+
+pub use browser::{Browser, Form, Page, escape_html};
+pub use faults::{Fault, FaultAction, Faults};
+pub use record::{RecordedRequest, RequestLog};
+pub use server::SandboxServer;
+
+use crate::clock::ManualClock;
+use crate::config::ProviderConfig;
+use crate::error::Result;
+
+/// What the end user does on the vendor's hosted pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UserAction {
+    /// Goes through every page and connects an account.
+    Approve,
+    /// Leaves the hosted pages without connecting (an "exit" or "close" button).
+    Cancel,
+    /// Types wrong utility credentials once, sees the error, then connects.
+    WrongCredentialsThenApprove,
+    /// Removes an existing link (where the vendor offers it).
+    Disconnect,
+}
+
+/// An in-process emulator of one vendor, as tests and the conformance suite see it.
+#[async_trait]
+pub trait Sandbox: Send + Sync + fmt::Debug {
+    /// The registry name of the provider this emulates.
+    fn provider_name(&self) -> &'static str;
+
+    /// Where the emulator listens (`http://127.0.0.1:<port>`).
+    fn base_url(&self) -> &Url;
+
+    /// A provider table pointing at this emulator, with its test credentials.
+    fn provider_config(&self) -> ProviderConfig;
+
+    /// The secrets in [`provider_config`](Self::provider_config), so tests can assert they
+    /// appear nowhere.
+    fn config_secrets(&self) -> Vec<String>;
+
+    /// The clock the emulator uses for expiry.
+    fn clock(&self) -> &ManualClock;
+
+    /// Fault injection.
+    fn faults(&self) -> &Faults;
+
+    /// The recorded requests.
+    fn requests(&self) -> &RequestLog;
+
+    /// Plays the end user: opens `connect_url`, does `action`, and returns the URL the
+    /// browser was finally sent to (the app's callback). Fails with
+    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) for an action the vendor's
+    /// pages do not offer, and with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+    /// when the pages show an error instead of redirecting (e.g. an expired token).
+    async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url>;
+}
+
+/// Starts one provider's emulator; what a provider crate registers for tools that run every
+/// sandbox (the quickstart, the conformance suite).
+pub type StartFn = fn() -> futures_boxed::BoxFuture<Result<Box<dyn Sandbox>>>;
+
+/// A registered emulator.
+pub struct SandboxDescriptor {
+    provider: &'static str,
+    start: StartFn,
+}
+
+impl SandboxDescriptor {
+    /// A descriptor for `provider`'s emulator; register it with
+    /// [`register_sandbox!`](crate::register_sandbox).
+    pub const fn new(provider: &'static str, start: StartFn) -> Self {
+        Self { provider, start }
+    }
+
+    /// The provider emulated.
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
+
+    /// Starts the emulator on a free loopback port.
+    pub async fn start(&self) -> Result<Box<dyn Sandbox>> {
+        (self.start)().await
+    }
+}
+
+impl fmt::Debug for SandboxDescriptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SandboxDescriptor")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+inventory::collect!(SandboxDescriptor);
+
+/// Registers a provider's emulator (next to its [`register_provider!`](crate::register_provider)).
+#[macro_export]
+macro_rules! register_sandbox {
+    ($descriptor:expr) => {
+        $crate::__private::inventory::submit! { $descriptor }
+    };
+}
+
+/// Every registered emulator, sorted by provider name.
+pub fn sandboxes() -> Vec<&'static SandboxDescriptor> {
+    let mut all: Vec<_> = inventory::iter::<SandboxDescriptor>.into_iter().collect();
+    all.sort_by_key(|d| d.provider);
+    all
+}
+
+/// A boxed, sendable future, without pulling in a futures crate for one alias.
+pub mod futures_boxed {
+    use std::future::Future;
+    use std::pin::Pin;
+
+    /// A pinned, boxed, `Send` future.
+    pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+}

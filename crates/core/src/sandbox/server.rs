@@ -1,0 +1,230 @@
+//! Serves an emulator's router on loopback with fault injection and request recording.
+//!
+//! axum's own `serve` cannot drop a connection without answering, which is exactly one of the
+//! faults we need, so connections are served with hyper directly: a service that returns an
+//! error makes hyper close the connection mid-request.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt as _, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+use tower::ServiceExt as _;
+use url::Url;
+
+use super::faults::{FaultAction, Faults};
+use super::record::RequestLog;
+use crate::error::{Error, ErrorKind, Operation, Result};
+
+/// Largest request body an emulator reads.
+const MAX_REQUEST_BODY: usize = 2 * 1024 * 1024;
+
+/// A running emulator. Dropping it stops the server and closes its connections.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use axum::{Router, routing::get};
+/// use utilconnect::sandbox::{Faults, RequestLog, SandboxServer};
+///
+/// let router = Router::new().route("/ping", get(|| async { "pong" }));
+/// let server = SandboxServer::start(router, Faults::default(), RequestLog::default()).await?;
+/// let body = reqwest::get(server.base_url().join("/ping").unwrap()).await.unwrap().text().await.unwrap();
+/// assert_eq!(body, "pong");
+/// assert_eq!(server.requests().all()[0].path, "/ping");
+/// # Ok::<(), utilconnect::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct SandboxServer {
+    addr: SocketAddr,
+    base_url: Url,
+    faults: Faults,
+    log: RequestLog,
+    task: JoinHandle<()>,
+}
+
+impl SandboxServer {
+    /// Serves `router` on `127.0.0.1` on a free port.
+    pub async fn start(router: Router, faults: Faults, log: RequestLog) -> Result<Self> {
+        Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), router, faults, log).await
+    }
+
+    /// Serves `router` on `addr` (for a person clicking through on a fixed port).
+    ///
+    /// Only loopback addresses are accepted: an emulator hands out test credentials.
+    pub async fn start_on(
+        addr: SocketAddr,
+        router: Router,
+        faults: Faults,
+        log: RequestLog,
+    ) -> Result<Self> {
+        if !addr.ip().is_loopback() {
+            return Err(Error::config(format!(
+                "a sandbox only listens on loopback, not {}",
+                addr.ip()
+            )));
+        }
+        let listener = TcpListener::bind(addr).await.map_err(|e| {
+            Error::new(
+                ErrorKind::Network,
+                Operation::Configure,
+                format!("could not listen on {addr}: {e}"),
+            )
+        })?;
+        let addr = listener.local_addr().map_err(|e| {
+            Error::new(ErrorKind::Network, Operation::Configure, e.to_string())
+        })?;
+        let base_url = Url::parse(&format!("http://{addr}/"))
+            .map_err(|e| Error::config(format!("bad sandbox address: {e}")))?;
+        let task = tokio::spawn(accept_loop(listener, router, faults.clone(), log.clone()));
+        Ok(Self {
+            addr,
+            base_url,
+            faults,
+            log,
+            task,
+        })
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>/`.
+    pub fn base_url(&self) -> &Url {
+        &self.base_url
+    }
+
+    /// The server's faults.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The server's request log.
+    pub fn requests(&self) -> &RequestLog {
+        &self.log
+    }
+}
+
+impl Drop for SandboxServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, router: Router, faults: Faults, log: RequestLog) {
+    // Connections live in this set, so aborting the accept task closes them all.
+    let mut connections = JoinSet::new();
+    let shared = Arc::new((router, faults, log));
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    tracing::warn!(%err, "sandbox accept failed");
+                    continue;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let shared = shared.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let shared = shared.clone();
+                async move { handle(request, &shared.0, &shared.1, &shared.2).await }
+            });
+            // Errors here are dropped connections, injected or by the client: expected.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    router: &Router,
+    faults: &Faults,
+    log: &RequestLog,
+) -> std::result::Result<Response<Body>, io::Error> {
+    let (parts, body) = request.into_parts();
+    let body = Limited::new(body, MAX_REQUEST_BODY)
+        .collect()
+        .await
+        .map_err(|e| io::Error::other(e.to_string()))?
+        .to_bytes();
+    let method = parts.method.as_str();
+    let path = parts.uri.path();
+    let fault = faults.take(method, path);
+    log.record(
+        method,
+        path,
+        parts.uri.query(),
+        &parts.headers,
+        &body,
+        fault.as_ref().map(FaultAction::label),
+    );
+    match fault {
+        Some(FaultAction::DropConnection) => {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "injected fault: connection dropped",
+            ));
+        }
+        Some(FaultAction::Status {
+            status,
+            body,
+            retry_after,
+        }) => return Ok(status_response(status, body, retry_after)),
+        Some(FaultAction::MalformedBody) => {
+            return Ok(json_response(
+                StatusCode::OK,
+                Bytes::from_static(b"{\"truncated\": [1, 2"),
+            ));
+        }
+        Some(FaultAction::OversizedBody(size)) => {
+            let padding = "x".repeat(size.saturating_sub(16));
+            return Ok(json_response(
+                StatusCode::OK,
+                Bytes::from(format!("{{\"padding\":\"{padding}\"}}")),
+            ));
+        }
+        Some(FaultAction::Delay(delay)) => tokio::time::sleep(delay).await,
+        None => {}
+    }
+    let request = Request::from_parts(parts, Body::from(body));
+    let response: std::result::Result<Response<Body>, Infallible> =
+        router.clone().oneshot(request).await;
+    Ok(response.unwrap_or_else(|never| match never {}))
+}
+
+fn status_response(status: u16, body: String, retry_after: Option<String>) -> Response<Body> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = json_response(status, Bytes::from(body));
+    if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        response
+            .headers_mut()
+            .insert(http::header::RETRY_AFTER, value);
+    }
+    response
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

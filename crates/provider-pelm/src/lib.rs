@@ -1,0 +1,4 @@
+//! Pelm provider for [utilconnect](https://docs.rs/utilconnect).
+//!
+//! Not implemented yet: this crate only reserves its place in the workspace. The wire
+//! client, its registration and its sandbox emulator arrive with the Pelm provider issue.
