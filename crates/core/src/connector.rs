@@ -18,11 +18,72 @@ use crate::registry;
 use crate::state::State;
 use crate::store::{InMemorySessionStore, SessionStore};
 
+/// The vendor's hosted page for one flow. It carries the connect token (and the state), so
+/// `Debug` and `Display` redact them; use [`expose`](Self::expose) for the redirect.
+///
+/// ```
+/// let url = utilconnect::Url::parse("https://connect.pelm.com/?connect_token=tok_1&state=s")?;
+/// let connect_url = utilconnect::ConnectUrl::new(url);
+/// assert_eq!(
+///     connect_url.to_string(),
+///     "https://connect.pelm.com/?connect_token=[REDACTED]&state=[REDACTED]",
+/// );
+/// assert!(connect_url.expose().as_str().contains("tok_1"));
+/// # Ok::<(), url::ParseError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConnectUrl(Url);
+
+impl ConnectUrl {
+    /// Wraps a connect URL.
+    pub fn new(url: Url) -> Self {
+        Self(url)
+    }
+
+    /// The full URL, token included: send the browser here, do not log it.
+    pub fn expose(&self) -> &Url {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConnectUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.clone();
+        let pairs: Vec<(String, String)> = self
+            .0
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k == "state" || crate::redact::is_secret_key(&k) {
+                    crate::redact::REDACTED.to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        if !pairs.is_empty() {
+            let query = pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&");
+            shown.set_query(Some(&query));
+        }
+        f.write_str(shown.as_str())
+    }
+}
+
+impl fmt::Debug for ConnectUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ConnectUrl({self})")
+    }
+}
+
 /// What [`Connector::start`] returns: where to send the user.
 #[derive(Debug, Clone)]
 pub struct Started {
-    /// The vendor's hosted page; redirect the user's browser here.
-    pub connect_url: Url,
+    /// The vendor's hosted page; redirect the user's browser to `connect_url.expose()`.
+    pub connect_url: ConnectUrl,
     /// The flow's CSRF state. Apps that bind flows to a browser session (a cookie) keep it and
     /// compare it with the callback's; the [`Connector`] already checks it against its store.
     pub state: State,
@@ -56,10 +117,10 @@ pub struct Started {
 ///
 /// // 1. On your server, when the user clicks "Connect":
 /// let started = connector.start("user-42", "https://app.example/callback").await?;
-/// // ... redirect the browser to `started.connect_url` ...
+/// // ... redirect the browser to `started.connect_url.expose()` ...
 ///
 /// // 2. When the vendor sends the browser back to your callback route:
-/// let callback_url = started.connect_url.as_str(); // (Echo sends it straight back)
+/// let callback_url = started.connect_url.expose().as_str(); // (Echo sends it straight back)
 /// let connection = connector.finish(callback_url).await?;
 /// assert_eq!(connection.user_id(), "user-42");
 ///
@@ -149,7 +210,7 @@ impl Connector {
                 .map_err(|e| e.with_provider(name))?;
             tracing::info!(expires_at = ?token.expires_at(), "flow started");
             Ok(Started {
-                connect_url,
+                connect_url: ConnectUrl::new(connect_url),
                 state: request.state().clone(),
                 expires_at: token.expires_at(),
             })
@@ -285,3 +346,6 @@ impl ConnectorBuilder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

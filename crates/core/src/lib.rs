@@ -16,7 +16,7 @@
 //!
 //! // "Connect your utility account" clicked: send the browser to the vendor.
 //! let started = connector.start("user-42", "https://app.example/utility/callback").await?;
-//! println!("redirect to {}", started.connect_url);
+//! println!("redirect to {}", started.connect_url.expose());
 //!
 //! // The vendor sent the browser back to /utility/callback?…
 //! let connection = connector.finish("https://app.example/utility/callback?code=…&state=…").await?;
@@ -48,7 +48,7 @@ mod store;
 pub use callback::{Callback, MAX_CALLBACK_URL_BYTES, MAX_PARAM_BYTES, MAX_PARAMS};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{BaseUrl, Config, DEFAULT_CONFIG_FILE, ENV_PREFIX, ProviderConfig, lenient};
-pub use connector::{Connector, ConnectorBuilder, Started};
+pub use connector::{ConnectUrl, Connector, ConnectorBuilder, Started};
 pub use error::{Error, ErrorKind, Operation, Result};
 pub use flow::{
     AccessCredentials, ConnectToken, Connection, DataStatus, MAX_USER_ID_BYTES, Mode, Options,

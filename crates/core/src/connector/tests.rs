@@ -1,0 +1,275 @@
+//! Connector behaviour against a scripted provider: state, single use, expiry, cancellation,
+//! resumable temporary failures, and secrets kept out of the store and of `Debug`.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::ExposeSecret;
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::flow::ConnectToken;
+use crate::provider::ProviderInfo;
+
+const TOKEN_SECRET: &str = "tok_secret_value_0123456789";
+const TOKEN_TTL: Duration = Duration::from_secs(1800);
+
+/// A provider that hands out the callback directly: the connect URL *is* the callback with
+/// `code` = the token, like a vendor whose page approves at once.
+#[derive(Debug)]
+struct Scripted {
+    clock: ManualClock,
+    completions: Mutex<VecDeque<Result<()>>>,
+    complete_calls: AtomicUsize,
+    create_calls: AtomicUsize,
+}
+
+impl Scripted {
+    fn new(clock: &ManualClock) -> Arc<Self> {
+        Arc::new(Self {
+            clock: clock.clone(),
+            completions: Mutex::new(VecDeque::new()),
+            complete_calls: AtomicUsize::new(0),
+            create_calls: AtomicUsize::new(0),
+        })
+    }
+
+    fn script(&self, outcome: Result<()>) {
+        self.completions.lock().unwrap().push_back(outcome);
+    }
+}
+
+#[async_trait]
+impl ConnectProvider for Scripted {
+    fn info(&self) -> ProviderInfo {
+        ProviderInfo {
+            name: "scripted",
+            description: "test double",
+            capabilities: &[],
+        }
+    }
+
+    async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
+        self.create_calls.fetch_add(1, Ordering::SeqCst);
+        Ok(ConnectToken::new(
+            "scripted",
+            format!("{TOKEN_SECRET}-{}", request.user_id()).into(),
+            self.clock.now() + TOKEN_TTL,
+            request,
+        ))
+    }
+
+    fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
+        let mut url = token.callback_url().clone();
+        url.query_pairs_mut()
+            .append_pair("code", token.secret().expose_secret())
+            .append_pair("state", token.state().as_str());
+        Ok(url)
+    }
+
+    async fn complete(&self, session: &PendingSession, callback: &Callback) -> Result<Connection> {
+        self.complete_calls.fetch_add(1, Ordering::SeqCst);
+        let code = callback.param("code").ok_or_else(|| {
+            Error::new(ErrorKind::Cancelled, Operation::Complete, "no code")
+        })?;
+        if !session.token_digest.matches_secret(code) {
+            return Err(Error::new(ErrorKind::InvalidCode, Operation::Complete, "wrong code"));
+        }
+        if let Some(outcome) = self.completions.lock().unwrap().pop_front() {
+            outcome?;
+        }
+        Ok(Connection::new("scripted", session.user_id.clone()).with_vendor_id("customer_id", "cus_1"))
+    }
+}
+
+fn connector(provider: &Arc<Scripted>, clock: &ManualClock) -> (Connector, Arc<InMemorySessionStore>) {
+    let store = Arc::new(InMemorySessionStore::with_clock(Arc::new(clock.clone())));
+    let connector = Connector::builder(provider.clone())
+        .store(store.clone())
+        .clock(Arc::new(clock.clone()))
+        .build();
+    (connector, store)
+}
+
+fn setup() -> (Arc<Scripted>, Connector, Arc<InMemorySessionStore>, ManualClock) {
+    let clock = ManualClock::new();
+    let provider = Scripted::new(&clock);
+    let (connector, store) = connector(&provider, &clock);
+    (provider, connector, store, clock)
+}
+
+#[tokio::test]
+async fn start_then_finish_links_the_right_user() {
+    let (provider, connector, store, clock) = setup();
+    let started = connector.start("user-7", "https://app.example/cb?tenant=a%26b").await.unwrap();
+    assert_eq!(store.len(), 1);
+    assert_eq!(started.expires_at, clock.now() + TOKEN_TTL);
+    let query: Vec<(String, String)> = started.connect_url.expose().query_pairs().into_owned().collect();
+    assert!(query.contains(&("tenant".into(), "a&b".into())), "app query kept: {query:?}");
+    assert!(query.contains(&("state".into(), started.state.as_str().into())));
+
+    let connection = connector.finish(started.connect_url.expose().as_str()).await.unwrap();
+    assert_eq!(connection.user_id(), "user-7");
+    assert_eq!(connection.vendor_id("customer_id"), Some("cus_1"));
+    assert!(store.is_empty(), "session consumed");
+    assert_eq!(provider.complete_calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn replayed_callback_fails_the_second_time() {
+    let (provider, connector, _, _) = setup();
+    let started = connector.start("u", "https://app.example/cb").await.unwrap();
+    connector.finish(started.connect_url.expose().as_str()).await.unwrap();
+    let err = connector.finish(started.connect_url.expose().as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StateMismatch);
+    assert_eq!(err.provider(), Some("scripted"));
+    assert_eq!(provider.complete_calls.load(Ordering::SeqCst), 1, "no second vendor call");
+}
+
+#[tokio::test]
+async fn missing_or_wrong_state_fails_before_the_provider_is_called() {
+    let (provider, connector, store, _) = setup();
+    let started = connector.start("u", "https://app.example/cb").await.unwrap();
+    let mut without_state = started.connect_url.expose().clone();
+    let pairs: Vec<(String, String)> = without_state
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != "state")
+        .collect();
+    without_state.query_pairs_mut().clear().extend_pairs(&pairs);
+    let err = connector.finish(without_state.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StateMismatch);
+    assert!(err.to_string().contains("no `state`"), "{err}");
+
+    let forged = format!("{}&state={}", without_state, State::generate().unwrap().as_str());
+    let err = connector.finish(&forged).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StateMismatch);
+
+    let err = connector.finish(&format!("{without_state}&state=bad%20state")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StateMismatch);
+
+    assert_eq!(provider.complete_calls.load(Ordering::SeqCst), 0);
+    assert_eq!(store.len(), 1, "the real flow is untouched by forged callbacks");
+    connector.finish(started.connect_url.expose().as_str()).await.expect("real callback still works");
+}
+
+#[tokio::test]
+async fn expired_flow_is_refused() {
+    let (provider, connector, _, clock) = setup();
+    let started = connector.start("u", "https://app.example/cb").await.unwrap();
+    clock.advance(TOKEN_TTL + Duration::from_secs(1));
+    let err = connector.finish(started.connect_url.expose().as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ExpiredToken);
+    assert_eq!(provider.complete_calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn vendor_error_on_callback_is_cancelled_with_vendor_text_and_consumes_the_session() {
+    let (provider, connector, store, _) = setup();
+    let started = connector.start("u", "https://app.example/cb").await.unwrap();
+    let callback = format!(
+        "https://app.example/cb?error=access_denied&error_description=User%20exited&state={}",
+        started.state.as_str()
+    );
+    let err = connector.finish(&callback).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    assert_eq!(err.vendor_code(), Some("access_denied"));
+    assert_eq!(err.vendor_message(), Some("User exited"));
+    assert!(store.is_empty());
+    assert_eq!(provider.complete_calls.load(Ordering::SeqCst), 0);
+
+    // Without our state, an error callback still says what happened.
+    let err = connector.finish("/cb?error=access_denied").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+}
+
+#[tokio::test]
+async fn temporary_failure_keeps_the_session_so_finish_can_be_retried() {
+    let (provider, connector, store, _) = setup();
+    provider.script(Err(Error::new(ErrorKind::Pending, Operation::Complete, "data loading")));
+    let started = connector.start("u", "https://app.example/cb").await.unwrap();
+    let err = connector.finish(started.connect_url.expose().as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Pending);
+    assert_eq!(store.len(), 1, "kept for retry");
+    let connection = connector.finish(started.connect_url.expose().as_str()).await.unwrap();
+    assert_eq!(connection.user_id(), "u");
+    assert!(store.is_empty());
+}
+
+#[tokio::test]
+async fn permanent_failure_consumes_the_session() {
+    let (provider, connector, store, _) = setup();
+    provider.script(Err(Error::new(ErrorKind::Forbidden, Operation::Complete, "no")));
+    let started = connector.start("u", "https://app.example/cb").await.unwrap();
+    let err = connector.finish(started.connect_url.expose().as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Forbidden);
+    assert!(store.is_empty());
+}
+
+#[tokio::test]
+async fn session_from_another_provider_is_refused() {
+    let clock = ManualClock::new();
+    let provider = Scripted::new(&clock);
+    let (connector, store) = connector(&provider, &clock);
+    let started = connector.start("u", "https://app.example/cb").await.unwrap();
+    // Tamper: pretend the flow was started under a different provider name.
+    let key = started.state.digest();
+    let mut session = store.take(&key).await.unwrap().unwrap();
+    session.provider = "other".into();
+    store.put(&key, &session).await.unwrap();
+    let err = connector.finish(started.connect_url.expose().as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("`other`"), "{err}");
+}
+
+#[tokio::test]
+async fn bad_inputs_are_typed_and_name_the_field() {
+    let (provider, connector, _, _) = setup();
+    let err = connector.start("", "https://app.example/cb").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("`user_id`"), "{err}");
+    let err = connector.start("u", "not a url").await.unwrap_err();
+    assert!(err.to_string().contains("`callback_url`"), "{err}");
+    assert_eq!(provider.create_calls.load(Ordering::SeqCst), 0, "no vendor call on bad input");
+    let err = connector.finish("/cb?state=a&state=b").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+#[tokio::test]
+async fn store_and_debug_never_hold_the_token() {
+    let (_, connector, store, _) = setup();
+    let started = connector.start("u", "https://app.example/cb").await.unwrap();
+    let session = store.take(&started.state.digest()).await.unwrap().unwrap();
+    let stored = serde_json::to_string(&session).unwrap();
+    assert!(!stored.contains(TOKEN_SECRET), "{stored}");
+    assert!(!stored.contains(started.state.as_str()), "{stored}");
+    let debug = format!("{connector:?} {session:?} {started:?} {}", started.connect_url);
+    assert!(!debug.contains(started.state.as_str()), "{debug}");
+    assert!(!debug.contains(TOKEN_SECRET), "{debug}");
+}
+
+#[tokio::test]
+async fn many_concurrent_flows_do_not_cross() {
+    let (_, connector, store, _) = setup();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let connector = connector.clone();
+        tasks.spawn(async move {
+            let user = format!("user-{i}");
+            let started = connector.start(&user, "https://app.example/cb").await?;
+            let connection = connector.finish(started.connect_url.expose().as_str()).await?;
+            Ok::<_, Error>((user, connection.user_id().to_owned()))
+        });
+    }
+    let mut finished = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (user, linked) = joined.unwrap().unwrap();
+        assert_eq!(user, linked);
+        finished += 1;
+    }
+    assert_eq!(finished, 200);
+    assert!(store.is_empty());
+}

@@ -1,0 +1,350 @@
+use super::*;
+
+#[test]
+fn retry_after_reads_seconds_and_dates() {
+    let mut headers = HeaderMap::new();
+    assert_eq!(retry_after(&headers), None);
+    headers.insert(http::header::RETRY_AFTER, "7".parse().unwrap());
+    assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+    let future = SystemTime::now() + Duration::from_secs(120);
+    headers.insert(
+        http::header::RETRY_AFTER,
+        httpdate::fmt_http_date(future).parse().unwrap(),
+    );
+    let wait = retry_after(&headers).unwrap();
+    assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120), "{wait:?}");
+    headers.insert(http::header::RETRY_AFTER, "soon".parse().unwrap());
+    assert_eq!(retry_after(&headers), None);
+}
+
+#[test]
+fn backoff_grows_is_capped_and_jittered() {
+    let http = HttpClient::new(
+        "test",
+        HttpConfig {
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(350),
+            ..HttpConfig::default()
+        },
+    )
+    .unwrap();
+    for _ in 0..100 {
+        let first = http.backoff(1);
+        assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+        let second = http.backoff(2);
+        assert!(second >= Duration::from_millis(100) && second <= Duration::from_millis(200));
+        let capped = http.backoff(10);
+        assert!(capped >= Duration::from_millis(175) && capped <= Duration::from_millis(350));
+    }
+    let draws: std::collections::HashSet<_> = (0..50).map(|_| http.backoff(3)).collect();
+    assert!(draws.len() > 1, "no jitter");
+}
+
+#[test]
+fn only_safe_statuses_are_retried_for_non_idempotent_calls() {
+    for code in [429, 502, 503, 504] {
+        let status = StatusCode::from_u16(code).unwrap();
+        assert!(should_retry_status(status, Idempotency::Idempotent), "{code}");
+    }
+    for code in [400, 401, 404, 500, 501] {
+        let status = StatusCode::from_u16(code).unwrap();
+        assert!(!should_retry_status(status, Idempotency::Idempotent), "{code}");
+    }
+    assert!(should_retry_status(StatusCode::TOO_MANY_REQUESTS, Idempotency::NotIdempotent));
+    assert!(!should_retry_status(StatusCode::BAD_GATEWAY, Idempotency::NotIdempotent));
+}
+
+#[test]
+fn decode_error_has_path_and_never_quotes_values() {
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Token {
+        access_token: u64,
+    }
+    let body = br#"{"access_token": "at-secret-value"}"#;
+    let err = decode_json::<Token>(body, "pelm", Operation::Complete).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    assert_eq!(err.json_path(), Some("access_token"));
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("at-secret-value"), "{shown}");
+
+    let err = decode_json::<Token>(b"<html>oops", "pelm", Operation::Complete).unwrap_err();
+    assert!(err.to_string().contains("not valid JSON"), "{err}");
+    assert_eq!(err.body_excerpt(), Some("<html>oops"));
+}
+
+
+mod against_a_server {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    const SECRET: &str = "cot_super_secret_token_value";
+
+    fn client(config: HttpConfig) -> HttpClient {
+        HttpClient::new("test", config).unwrap()
+    }
+
+    fn fast() -> HttpConfig {
+        HttpConfig {
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+            ..HttpConfig::default()
+        }
+    }
+
+    async fn get(http: &HttpClient, server: &MockServer, idempotency: Idempotency) -> Result<Response> {
+        let url = format!("{}/thing", server.uri());
+        http.send(Operation::CreateToken, idempotency, |c| c.get(&url)).await
+    }
+
+    #[tokio::test]
+    async fn retries_5xx_then_succeeds() {
+        let server = MockServer::start().await;
+        Mock::given(path("/thing"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(2)
+            .mount(&server)
+            .await;
+        Mock::given(path("/thing"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+            .mount(&server)
+            .await;
+        let response = get(&client(fast()), &server, Idempotency::Idempotent).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.attempts(), 3);
+        assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_max_retries_and_returns_the_last_response() {
+        let server = MockServer::start().await;
+        Mock::given(path("/thing"))
+            .respond_with(ResponseTemplate::new(502))
+            .mount(&server)
+            .await;
+        let config = HttpConfig { max_retries: 2, ..fast() };
+        let response = get(&client(config), &server, Idempotency::Idempotent).await.unwrap();
+        assert_eq!(response.status(), 502);
+        assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn waits_for_retry_after_rather_than_its_own_backoff() {
+        let server = MockServer::start().await;
+        Mock::given(path("/thing"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(path("/thing"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        let started = Instant::now();
+        let response = get(&client(fast()), &server, Idempotency::NotIdempotent).await.unwrap();
+        assert_eq!(response.status(), 200, "429 is retried even for non-idempotent calls");
+        // Own backoff is at most 20 ms here; only honouring the header waits a full second.
+        assert!(started.elapsed() >= Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn retry_after_beyond_the_deadline_returns_at_once() {
+        let server = MockServer::start().await;
+        Mock::given(path("/thing"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "30"))
+            .mount(&server)
+            .await;
+        let config = HttpConfig { total_deadline: Duration::from_secs(2), ..fast() };
+        let response = get(&client(config), &server, Idempotency::Idempotent).await.unwrap();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.retry_after(), Some(Duration::from_secs(30)));
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn slow_server_ends_in_timeout_within_the_deadline() {
+        let server = MockServer::start().await;
+        Mock::given(path("/thing"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+            .mount(&server)
+            .await;
+        let config = HttpConfig {
+            request_timeout: Duration::from_millis(200),
+            total_deadline: Duration::from_millis(700),
+            max_retries: 100,
+            ..fast()
+        };
+        let err = get(&client(config), &server, Idempotency::Idempotent).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert!(err.is_temporary());
+        let attempts = server.received_requests().await.unwrap().len();
+        assert!((2..=5).contains(&attempts), "deadline bounds retries, got {attempts}");
+    }
+
+    #[tokio::test]
+    async fn non_idempotent_call_is_not_retried_after_it_may_have_been_processed() {
+        let server = MockServer::start().await;
+        Mock::given(path("/thing"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+            .mount(&server)
+            .await;
+        let config = HttpConfig { request_timeout: Duration::from_millis(200), ..fast() };
+        let err = get(&client(config), &server, Idempotency::NotIdempotent).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+
+        let server = MockServer::start().await;
+        Mock::given(path("/thing"))
+            .respond_with(ResponseTemplate::new(503))
+            .mount(&server)
+            .await;
+        let response = get(&client(fast()), &server, Idempotency::NotIdempotent).await.unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn refused_connection_is_a_network_error_without_the_url() {
+        // Bind then drop a listener to get a port nobody listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("http://127.0.0.1:{port}/connect/token?connect_token={SECRET}");
+        let http = client(HttpConfig { max_retries: 1, ..fast() });
+        let err = http
+            .send(Operation::Complete, Idempotency::NotIdempotent, |c| c.get(&url))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Network);
+        let mut shown = format!("{err} {err:?}");
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            shown.push_str(&s.to_string());
+            source = s.source();
+        }
+        assert!(!shown.contains(SECRET), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn body_cap_is_enforced_with_and_without_content_length() {
+        let server = MockServer::start().await;
+        Mock::given(path("/thing"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(2048)))
+            .mount(&server)
+            .await;
+        let config = HttpConfig { max_body_bytes: 1024, ..fast() };
+        let err = get(&client(config.clone()), &server, Idempotency::Idempotent).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ResponseTooLarge);
+        assert_eq!(server.received_requests().await.unwrap().len(), 1, "not retried");
+
+        // A chunked body has no Content-Length: the cap must hold while streaming.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let mut reply = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+            for _ in 0..8 {
+                reply.extend_from_slice(format!("200\r\n{}\r\n", "y".repeat(512)).as_bytes());
+            }
+            reply.extend_from_slice(b"0\r\n\r\n");
+            let _ = socket.write_all(&reply).await;
+        });
+        let url = format!("http://{addr}/stream");
+        let err = client(config)
+            .send(Operation::Complete, Idempotency::Idempotent, |c| c.get(&url))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ResponseTooLarge);
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let server = MockServer::start().await;
+        Mock::given(path("/thing"))
+            .respond_with(
+                ResponseTemplate::new(302).insert_header("Location", format!("{}/elsewhere", server.uri())),
+            )
+            .mount(&server)
+            .await;
+        let response = get(&client(fast()), &server, Idempotency::Idempotent).await.unwrap();
+        assert_eq!(response.status(), 302);
+        let paths: Vec<_> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.url.path().to_owned())
+            .collect();
+        assert_eq!(paths, ["/thing"]);
+    }
+
+    /// A `MakeWriter` that keeps everything written, for asserting on log output.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn one_span_per_call_with_attempts_and_status_and_no_secrets() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(format!("{{\"t\":\"{SECRET}\"}}")))
+            .mount(&server)
+            .await;
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let url = format!("{}/connect/token?connect_token={SECRET}", server.uri());
+        let response = client(fast())
+            .send(Operation::CreateToken, Idempotency::Idempotent, |c| {
+                c.post(&url)
+                    .bearer_auth(SECRET)
+                    .body(format!("token={SECRET}"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logs.contains("utilconnect.http"), "{logs}");
+        assert!(logs.contains("provider=\"test\""), "{logs}");
+        assert!(logs.contains("operation=\"create_token\""), "{logs}");
+        assert!(logs.contains("path=\"/connect/token\""), "{logs}");
+        assert!(logs.contains("attempts=2"), "{logs}");
+        assert!(logs.contains("status=200"), "{logs}");
+        assert!(logs.contains("latency_ms="), "{logs}");
+        assert!(!logs.contains(SECRET), "secret in logs:\n{logs}");
+    }
+}
