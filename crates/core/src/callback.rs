@@ -206,7 +206,8 @@ mod tests {
 
     #[test]
     fn parses_error_and_description_into_cancelled() {
-        let cb = Callback::parse("/cb?error=access_denied&error_description=Nope%21&state=s").unwrap();
+        let cb =
+            Callback::parse("/cb?error=access_denied&error_description=Nope%21&state=s").unwrap();
         let err = cb.vendor_error().expect("error present");
         assert_eq!(err.kind(), ErrorKind::Cancelled);
         assert_eq!(err.vendor_code(), Some("access_denied"));
@@ -234,12 +235,18 @@ mod tests {
     fn duplicated_param_is_named() {
         let err = Callback::parse("/cb?state=a&code=1&state=b").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
-        assert!(err.to_string().contains("`state` appears more than once"), "{err}");
+        assert!(
+            err.to_string().contains("`state` appears more than once"),
+            "{err}"
+        );
     }
 
     #[test]
     fn oversized_url_and_param_are_refused() {
-        let long = format!("https://app.example/cb?code={}", "a".repeat(MAX_CALLBACK_URL_BYTES));
+        let long = format!(
+            "https://app.example/cb?code={}",
+            "a".repeat(MAX_CALLBACK_URL_BYTES)
+        );
         let err = Callback::parse(&long).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(err.to_string().contains("bytes"), "{err}");

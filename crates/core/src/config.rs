@@ -49,7 +49,10 @@ const ENV_NOT_KEYS: &[&str] = &["config", "live"];
 struct TopLevel {
     provider: Option<String>,
     #[serde(default)]
-    #[allow(dead_code, reason = "validated for shape here, read per provider by focus")]
+    #[allow(
+        dead_code,
+        reason = "validated for shape here, read per provider by focus"
+    )]
     providers: BTreeMap<String, figment::value::Value>,
 }
 
@@ -82,9 +85,7 @@ impl Config {
 
     /// Loads `path` (a missing file is fine) overlaid by `UTILCONNECT_…` environment variables.
     pub fn load_file(path: &Path) -> Result<Self> {
-        let figment = Figment::new()
-            .merge(Toml::file(path))
-            .merge(env_provider());
+        let figment = Figment::new().merge(Toml::file(path)).merge(env_provider());
         Self::from_figment(figment)
     }
 
@@ -193,7 +194,10 @@ impl ProviderConfig {
 
     /// This table overlaid by `UTILCONNECT_PROVIDERS__<NAME>__<KEY>` environment variables.
     pub fn with_env(self) -> Self {
-        let prefix = format!("{ENV_PREFIX}PROVIDERS__{}__", self.provider.to_ascii_uppercase());
+        let prefix = format!(
+            "{ENV_PREFIX}PROVIDERS__{}__",
+            self.provider.to_ascii_uppercase()
+        );
         let figment = self
             .figment
             .merge(VerbatimEnv(Env::prefixed(&prefix).split("__")));
@@ -235,7 +239,8 @@ fn config_error(err: figment::Error, provider: Option<&str>) -> Error {
         .map(|e| {
             let mut path = e.path.join(".");
             if path.is_empty() {
-                path = provider.map_or_else(|| "top level".to_owned(), |p| format!("providers.{p}"));
+                path =
+                    provider.map_or_else(|| "top level".to_owned(), |p| format!("providers.{p}"));
             } else if let Some(p) = provider {
                 path = format!("providers.{p}.{path}");
             }
@@ -258,7 +263,10 @@ fn config_error(err: figment::Error, provider: Option<&str>) -> Error {
 fn describe(kind: &Kind) -> String {
     match kind {
         Kind::UnknownField(field, expected) => {
-            format!("unknown key `{field}` (expected one of: {})", expected.join(", "))
+            format!(
+                "unknown key `{field}` (expected one of: {})",
+                expected.join(", ")
+            )
         }
         Kind::MissingField(field) => format!("missing key `{field}`"),
         Kind::DuplicateField(field) => format!("key `{field}` given twice"),
@@ -270,7 +278,10 @@ fn describe(kind: &Kind) -> String {
         }
         Kind::InvalidLength(len, expected) => format!("invalid length {len}, expected {expected}"),
         Kind::UnknownVariant(variant, expected) => {
-            format!("unknown value `{variant}` (expected one of: {})", expected.join(", "))
+            format!(
+                "unknown value `{variant}` (expected one of: {})",
+                expected.join(", ")
+            )
         }
         Kind::Message(message) => message.clone(),
         other => format!("invalid value ({})", kind_name(other)),
@@ -463,6 +474,10 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::result_large_err,
+    reason = "figment::Jail closures return figment's own error type"
+)]
 mod tests {
     use secrecy::{ExposeSecret, SecretString};
 
@@ -512,7 +527,10 @@ mod tests {
             "[providers.pelm]\nclient_id = \"x\"\nclient_secret = \"y\"\nclient_secert = \"z\"",
         )
         .unwrap();
-        let err = config.provider_config("pelm").extract::<Table>().unwrap_err();
+        let err = config
+            .provider_config("pelm")
+            .extract::<Table>()
+            .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("providers.pelm"), "{text}");
         assert!(text.contains("unknown key `client_secert`"), "{text}");
@@ -521,7 +539,10 @@ mod tests {
         let err = ProviderConfig::from_json("pelm", serde_json::json!({"client_id": "x"}))
             .extract::<Table>()
             .unwrap_err();
-        assert!(err.to_string().contains("missing key `client_secret`"), "{err}");
+        assert!(
+            err.to_string().contains("missing key `client_secret`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -536,6 +557,24 @@ mod tests {
         assert!(!err.to_string().contains("987654321"), "{err}");
         assert!(!format!("{err:?}").contains("987654321"), "{err:?}");
         assert!(err.to_string().contains("client_secret"), "{err}");
+    }
+
+    #[test]
+    fn debug_of_configs_shows_no_value() {
+        let config = Config::from_toml_str(
+            "provider = \"pelm\"\n[providers.pelm]\nclient_secret = \"sekrit-123\"\n",
+        )
+        .unwrap();
+        let table = config.provider_config("pelm");
+        let extracted: Table = ProviderConfig::from_json(
+            "pelm",
+            serde_json::json!({"client_id": "id", "client_secret": "sekrit-123"}),
+        )
+        .extract()
+        .unwrap();
+        let debug = format!("{config:?} {table:?} {extracted:?}");
+        assert!(!debug.contains("sekrit-123"), "{debug}");
+        assert!(debug.contains("pelm"), "{debug}");
     }
 
     #[test]
@@ -571,7 +610,10 @@ mod tests {
     #[test]
     fn base_url_join_keeps_prefix() {
         let base = BaseUrl::parse("https://host/v1/").unwrap();
-        assert_eq!(base.join("/auth/token").as_str(), "https://host/v1/auth/token");
+        assert_eq!(
+            base.join("/auth/token").as_str(),
+            "https://host/v1/auth/token"
+        );
         let base = BaseUrl::parse("https://host").unwrap();
         assert_eq!(base.join("login").as_str(), "https://host/login");
     }
@@ -647,7 +689,10 @@ mod tests {
                 .provider_config("pelm")
                 .extract::<Numbers>()
                 .expect_err("not a number");
-            assert!(err.to_string().contains("retries: expected an integer"), "{err}");
+            assert!(
+                err.to_string().contains("retries: expected an integer"),
+                "{err}"
+            );
             Ok(())
         });
     }

@@ -275,7 +275,9 @@ impl Connector {
                 mismatch("the callback's `state` is unknown, already used, or long expired")
             })?;
         if !session.state_digest.matches(&digest) {
-            return Err(mismatch("the session store returned another flow's session"));
+            return Err(mismatch(
+                "the session store returned another flow's session",
+            ));
         }
         if session.provider != name {
             return Err(Error::config(format!(

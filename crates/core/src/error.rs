@@ -152,6 +152,11 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// assert_eq!(err.to_string(), "pelm create_token: rate limited: slow down (retry after 2s)");
 /// ```
 pub struct Error {
+    // Boxed: errors travel through every `Result` in the crate and should stay one pointer.
+    inner: Box<Inner>,
+}
+
+struct Inner {
     kind: ErrorKind,
     operation: Operation,
     provider: Option<String>,
@@ -174,17 +179,19 @@ impl Error {
     /// `message` must not contain a secret; it is shown to people and written to logs.
     pub fn new(kind: ErrorKind, operation: Operation, message: impl Into<String>) -> Self {
         Self {
-            kind,
-            operation,
-            provider: None,
-            message: message.into(),
-            status: None,
-            vendor_code: None,
-            vendor_message: None,
-            retry_after: None,
-            json_path: None,
-            body_excerpt: None,
-            source: None,
+            inner: Box::new(Inner {
+                kind,
+                operation,
+                provider: None,
+                message: message.into(),
+                status: None,
+                vendor_code: None,
+                vendor_message: None,
+                retry_after: None,
+                json_path: None,
+                body_excerpt: None,
+                source: None,
+            }),
         }
     }
 
@@ -195,133 +202,137 @@ impl Error {
 
     /// Names the provider the error came from.
     pub fn with_provider(mut self, provider: impl Into<String>) -> Self {
-        self.provider = Some(provider.into());
+        self.inner.provider = Some(provider.into());
         self
     }
 
     /// Records the HTTP status the vendor answered with.
     pub fn with_status(mut self, status: u16) -> Self {
-        self.status = Some(status);
+        self.inner.status = Some(status);
         self
     }
 
     /// Records the vendor's machine-readable error code (e.g. `quota_reached`).
     pub fn with_vendor_code(mut self, code: impl Into<String>) -> Self {
-        self.vendor_code = Some(code.into());
+        self.inner.vendor_code = Some(code.into());
         self
     }
 
     /// Records the vendor's human-readable error text (must not contain a secret).
     pub fn with_vendor_message(mut self, message: impl Into<String>) -> Self {
-        self.vendor_message = Some(message.into());
+        self.inner.vendor_message = Some(message.into());
         self
     }
 
     /// Records how long the vendor asked us to wait before retrying.
     pub fn with_retry_after(mut self, retry_after: Duration) -> Self {
-        self.retry_after = Some(retry_after);
+        self.inner.retry_after = Some(retry_after);
         self
     }
 
     /// Records where in the vendor's JSON decoding failed (e.g. `.expires_in`).
     pub fn with_json_path(mut self, path: impl Into<String>) -> Self {
-        self.json_path = Some(path.into());
+        self.inner.json_path = Some(path.into());
         self
     }
 
     /// Records a short, [redacted](crate::redact::excerpt) excerpt of the body that failed.
     pub fn with_body_excerpt(mut self, excerpt: impl Into<String>) -> Self {
-        self.body_excerpt = Some(excerpt.into());
+        self.inner.body_excerpt = Some(excerpt.into());
         self
     }
 
     /// Attaches the underlying cause. The cause's `Display` must not contain a secret.
     pub fn with_source(mut self, source: impl Into<Source>) -> Self {
-        self.source = Some(source.into());
+        self.inner.source = Some(source.into());
         self
     }
 
     /// Changes the operation (used when a shared helper's error surfaces in another step).
     pub fn with_operation(mut self, operation: Operation) -> Self {
-        self.operation = operation;
+        self.inner.operation = operation;
         self
     }
 
     /// What went wrong.
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.inner.kind
     }
 
     /// The step that failed.
     pub fn operation(&self) -> Operation {
-        self.operation
+        self.inner.operation
     }
 
     /// The provider that failed, when known.
     pub fn provider(&self) -> Option<&str> {
-        self.provider.as_deref()
+        self.inner.provider.as_deref()
     }
 
     /// Our own description of what went wrong.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.inner.message
     }
 
     /// The HTTP status the vendor answered with, if the error came from a response.
     pub fn status(&self) -> Option<u16> {
-        self.status
+        self.inner.status
     }
 
     /// The vendor's machine-readable error code, if it sent one.
     pub fn vendor_code(&self) -> Option<&str> {
-        self.vendor_code.as_deref()
+        self.inner.vendor_code.as_deref()
     }
 
     /// The vendor's human-readable error text, if it sent one.
     pub fn vendor_message(&self) -> Option<&str> {
-        self.vendor_message.as_deref()
+        self.inner.vendor_message.as_deref()
     }
 
     /// How long to wait before retrying, when the vendor said so.
     pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after
+        self.inner.retry_after
     }
 
     /// For decode errors: where in the JSON the first problem was.
     pub fn json_path(&self) -> Option<&str> {
-        self.json_path.as_deref()
+        self.inner.json_path.as_deref()
     }
 
     /// For decode and unexpected-response errors: a short redacted excerpt of the body.
     pub fn body_excerpt(&self) -> Option<&str> {
-        self.body_excerpt.as_deref()
+        self.inner.body_excerpt.as_deref()
     }
 
     /// Whether retrying the same call later may succeed.
     pub fn is_temporary(&self) -> bool {
-        self.kind.is_temporary()
+        self.inner.kind.is_temporary()
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(provider) = &self.provider {
+        if let Some(provider) = &self.inner.provider {
             write!(f, "{provider} ")?;
         }
-        write!(f, "{}: {}: {}", self.operation, self.kind, self.message)?;
-        if let Some(status) = self.status {
+        write!(
+            f,
+            "{}: {}: {}",
+            self.inner.operation, self.inner.kind, self.inner.message
+        )?;
+        if let Some(status) = self.inner.status {
             write!(f, " (HTTP {status})")?;
         }
-        match (&self.vendor_code, &self.vendor_message) {
+        match (&self.inner.vendor_code, &self.inner.vendor_message) {
             (Some(code), Some(text)) => write!(f, " [{code}: {text}]")?,
             (Some(code), None) => write!(f, " [{code}]")?,
             (None, Some(text)) => write!(f, " [{text}]")?,
             (None, None) => {}
         }
-        if let Some(path) = &self.json_path {
+        if let Some(path) = &self.inner.json_path {
             write!(f, " at {path}")?;
         }
-        if let Some(wait) = self.retry_after {
+        if let Some(wait) = self.inner.retry_after {
             write!(f, " (retry after {}s)", wait.as_secs_f64())?;
         }
         Ok(())
@@ -331,24 +342,25 @@ impl fmt::Display for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Error")
-            .field("kind", &self.kind)
-            .field("operation", &self.operation)
-            .field("provider", &self.provider)
-            .field("message", &self.message)
-            .field("status", &self.status)
-            .field("vendor_code", &self.vendor_code)
-            .field("vendor_message", &self.vendor_message)
-            .field("retry_after", &self.retry_after)
-            .field("json_path", &self.json_path)
-            .field("body_excerpt", &self.body_excerpt)
-            .field("source", &self.source.as_ref().map(|s| s.to_string()))
+            .field("kind", &self.inner.kind)
+            .field("operation", &self.inner.operation)
+            .field("provider", &self.inner.provider)
+            .field("message", &self.inner.message)
+            .field("status", &self.inner.status)
+            .field("vendor_code", &self.inner.vendor_code)
+            .field("vendor_message", &self.inner.vendor_message)
+            .field("retry_after", &self.inner.retry_after)
+            .field("json_path", &self.inner.json_path)
+            .field("body_excerpt", &self.inner.body_excerpt)
+            .field("source", &self.inner.source.as_ref().map(|s| s.to_string()))
             .finish()
     }
 }
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
+        self.inner
+            .source
             .as_deref()
             .map(|s| s as &(dyn std::error::Error + 'static))
     }
@@ -393,11 +405,15 @@ mod tests {
 
     #[test]
     fn display_names_provider_operation_kind_and_vendor_details() {
-        let err = Error::new(ErrorKind::QuotaExceeded, Operation::CreateToken, "plan limit")
-            .with_provider("pelm")
-            .with_status(402)
-            .with_vendor_code("quota_reached")
-            .with_vendor_message("Quota reached");
+        let err = Error::new(
+            ErrorKind::QuotaExceeded,
+            Operation::CreateToken,
+            "plan limit",
+        )
+        .with_provider("pelm")
+        .with_status(402)
+        .with_vendor_code("quota_reached")
+        .with_vendor_message("Quota reached");
         assert_eq!(
             err.to_string(),
             "pelm create_token: quota exceeded: plan limit (HTTP 402) [quota_reached: Quota reached]"
@@ -419,7 +435,8 @@ mod tests {
     #[test]
     fn source_is_exposed() {
         let io = std::io::Error::other("boom");
-        let err = Error::new(ErrorKind::Network, Operation::Complete, "send failed").with_source(io);
+        let err =
+            Error::new(ErrorKind::Network, Operation::Complete, "send failed").with_source(io);
         let source = std::error::Error::source(&err).map(|s| s.to_string());
         assert_eq!(source.as_deref(), Some("boom"));
     }

@@ -55,9 +55,7 @@ pub use flow::{
     PendingSession, TokenRequest,
 };
 pub use provider::{Capability, ConnectProvider, ProviderInfo};
-pub use registry::{
-    BuildFn, ConfigKey, ProviderDescriptor, build_provider, provider, providers,
-};
+pub use registry::{BuildFn, ConfigKey, ProviderDescriptor, build_provider, provider, providers};
 pub use state::{Digest, STATE_BYTES, State};
 pub use store::{InMemorySessionStore, SessionStore};
 

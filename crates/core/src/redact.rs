@@ -55,7 +55,8 @@ static FORM_PAIR: LazyLock<Regex> = LazyLock::new(|| {
 
 /// `Bearer xyz` / `Basic xyz` credentials anywhere in text.
 static AUTH_SCHEME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?P<scheme>bearer|basic)\s+[A-Za-z0-9._~+/=\-]+").expect("static regex is valid")
+    Regex::new(r"(?i)\b(?P<scheme>bearer|basic)\s+[A-Za-z0-9._~+/=\-]+")
+        .expect("static regex is valid")
 });
 
 /// Replaces every secret-looking value in `text` with [`REDACTED`].

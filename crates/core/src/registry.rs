@@ -223,7 +223,8 @@ mod tests {
 
     const A: ProviderDescriptor = ProviderDescriptor::new("alpha", "A", &[], never, "crate_a");
     const B: ProviderDescriptor = ProviderDescriptor::new("beta", "B", &[], never, "crate_b");
-    const B2: ProviderDescriptor = ProviderDescriptor::new("beta", "B again", &[], never, "crate_c");
+    const B2: ProviderDescriptor =
+        ProviderDescriptor::new("beta", "B again", &[], never, "crate_c");
 
     #[test]
     fn sorts_by_name() {
@@ -238,20 +239,28 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::Config);
         let text = err.to_string();
         assert!(text.contains("`beta` is registered twice"), "{text}");
-        assert!(text.contains("crate_b") && text.contains("crate_c"), "{text}");
+        assert!(
+            text.contains("crate_b") && text.contains("crate_c"),
+            "{text}"
+        );
     }
 
     #[test]
     fn unknown_name_lists_available() {
         let err = find(vec![&A, &B], "gamma").unwrap_err();
-        assert!(err.to_string().contains("unknown provider `gamma`; available: alpha, beta"));
+        assert!(
+            err.to_string()
+                .contains("unknown provider `gamma`; available: alpha, beta")
+        );
         let err = find(vec![], "gamma").unwrap_err();
         assert!(err.to_string().contains("none are registered"), "{err}");
     }
 
     #[test]
     fn build_errors_carry_the_provider_name() {
-        let err = A.build(&ProviderConfig::from_json("alpha", serde_json::json!({}))).unwrap_err();
+        let err = A
+            .build(&ProviderConfig::from_json("alpha", serde_json::json!({})))
+            .unwrap_err();
         assert_eq!(err.provider(), Some("alpha"));
     }
 }

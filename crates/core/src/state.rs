@@ -198,7 +198,13 @@ mod tests {
 
     #[test]
     fn parse_rejects_what_we_never_issue() {
-        for bad in ["", "has space", "semi;colon", "percent%20", &"a".repeat(513)] {
+        for bad in [
+            "",
+            "has space",
+            "semi;colon",
+            "percent%20",
+            &"a".repeat(513),
+        ] {
             let err = State::parse(bad).expect_err(bad);
             assert_eq!(err.kind(), ErrorKind::StateMismatch);
         }

@@ -168,7 +168,10 @@ mod tests {
         let clock = ManualClock::new();
         let store = InMemorySessionStore::with_clock(Arc::new(clock.clone()));
         let key = Digest::of(b"k");
-        store.put(&key, &session(Duration::from_secs(60), &clock)).await.unwrap();
+        store
+            .put(&key, &session(Duration::from_secs(60), &clock))
+            .await
+            .unwrap();
         assert!(store.take(&key).await.unwrap().is_some());
         assert!(store.take(&key).await.unwrap().is_none());
     }
@@ -184,12 +187,22 @@ mod tests {
                 .unwrap();
         }
         clock.advance(Duration::from_secs(61));
-        let expired = store.take(&Digest::of(&[0])).await.unwrap().expect("not swept yet");
-        assert!(expired.is_expired(clock.now()), "returned so the caller can say 'expired'");
+        let expired = store
+            .take(&Digest::of(&[0]))
+            .await
+            .unwrap()
+            .expect("not swept yet");
+        assert!(
+            expired.is_expired(clock.now()),
+            "returned so the caller can say 'expired'"
+        );
         assert_eq!(store.len(), 9);
         clock.advance(SWEEP_INTERVAL);
         store
-            .put(&Digest::of(b"new"), &session(Duration::from_secs(60), &clock))
+            .put(
+                &Digest::of(b"new"),
+                &session(Duration::from_secs(60), &clock),
+            )
             .await
             .unwrap();
         assert_eq!(store.len(), 1, "expired sessions swept on write");
@@ -199,16 +212,31 @@ mod tests {
     async fn capacity_is_enforced_after_sweeping() {
         let clock = ManualClock::new();
         let store = InMemorySessionStore::with_clock(Arc::new(clock.clone())).with_capacity(2);
-        store.put(&Digest::of(b"1"), &session(Duration::from_secs(10), &clock)).await.unwrap();
-        store.put(&Digest::of(b"2"), &session(Duration::from_secs(100), &clock)).await.unwrap();
+        store
+            .put(&Digest::of(b"1"), &session(Duration::from_secs(10), &clock))
+            .await
+            .unwrap();
+        store
+            .put(
+                &Digest::of(b"2"),
+                &session(Duration::from_secs(100), &clock),
+            )
+            .await
+            .unwrap();
         let err = store
-            .put(&Digest::of(b"3"), &session(Duration::from_secs(100), &clock))
+            .put(
+                &Digest::of(b"3"),
+                &session(Duration::from_secs(100), &clock),
+            )
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::RateLimited);
         clock.advance(Duration::from_secs(11));
         store
-            .put(&Digest::of(b"3"), &session(Duration::from_secs(100), &clock))
+            .put(
+                &Digest::of(b"3"),
+                &session(Duration::from_secs(100), &clock),
+            )
             .await
             .expect("room after the first session expired");
     }

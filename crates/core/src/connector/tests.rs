@@ -72,20 +72,28 @@ impl ConnectProvider for Scripted {
 
     async fn complete(&self, session: &PendingSession, callback: &Callback) -> Result<Connection> {
         self.complete_calls.fetch_add(1, Ordering::SeqCst);
-        let code = callback.param("code").ok_or_else(|| {
-            Error::new(ErrorKind::Cancelled, Operation::Complete, "no code")
-        })?;
+        let code = callback
+            .param("code")
+            .ok_or_else(|| Error::new(ErrorKind::Cancelled, Operation::Complete, "no code"))?;
         if !session.token_digest.matches_secret(code) {
-            return Err(Error::new(ErrorKind::InvalidCode, Operation::Complete, "wrong code"));
+            return Err(Error::new(
+                ErrorKind::InvalidCode,
+                Operation::Complete,
+                "wrong code",
+            ));
         }
         if let Some(outcome) = self.completions.lock().unwrap().pop_front() {
             outcome?;
         }
-        Ok(Connection::new("scripted", session.user_id.clone()).with_vendor_id("customer_id", "cus_1"))
+        Ok(Connection::new("scripted", session.user_id.clone())
+            .with_vendor_id("customer_id", "cus_1"))
     }
 }
 
-fn connector(provider: &Arc<Scripted>, clock: &ManualClock) -> (Connector, Arc<InMemorySessionStore>) {
+fn connector(
+    provider: &Arc<Scripted>,
+    clock: &ManualClock,
+) -> (Connector, Arc<InMemorySessionStore>) {
     let store = Arc::new(InMemorySessionStore::with_clock(Arc::new(clock.clone())));
     let connector = Connector::builder(provider.clone())
         .store(store.clone())
@@ -94,7 +102,12 @@ fn connector(provider: &Arc<Scripted>, clock: &ManualClock) -> (Connector, Arc<I
     (connector, store)
 }
 
-fn setup() -> (Arc<Scripted>, Connector, Arc<InMemorySessionStore>, ManualClock) {
+fn setup() -> (
+    Arc<Scripted>,
+    Connector,
+    Arc<InMemorySessionStore>,
+    ManualClock,
+) {
     let clock = ManualClock::new();
     let provider = Scripted::new(&clock);
     let (connector, store) = connector(&provider, &clock);
@@ -104,14 +117,28 @@ fn setup() -> (Arc<Scripted>, Connector, Arc<InMemorySessionStore>, ManualClock)
 #[tokio::test]
 async fn start_then_finish_links_the_right_user() {
     let (provider, connector, store, clock) = setup();
-    let started = connector.start("user-7", "https://app.example/cb?tenant=a%26b").await.unwrap();
+    let started = connector
+        .start("user-7", "https://app.example/cb?tenant=a%26b")
+        .await
+        .unwrap();
     assert_eq!(store.len(), 1);
     assert_eq!(started.expires_at, clock.now() + TOKEN_TTL);
-    let query: Vec<(String, String)> = started.connect_url.expose().query_pairs().into_owned().collect();
-    assert!(query.contains(&("tenant".into(), "a&b".into())), "app query kept: {query:?}");
+    let query: Vec<(String, String)> = started
+        .connect_url
+        .expose()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert!(
+        query.contains(&("tenant".into(), "a&b".into())),
+        "app query kept: {query:?}"
+    );
     assert!(query.contains(&("state".into(), started.state.as_str().into())));
 
-    let connection = connector.finish(started.connect_url.expose().as_str()).await.unwrap();
+    let connection = connector
+        .finish(started.connect_url.expose().as_str())
+        .await
+        .unwrap();
     assert_eq!(connection.user_id(), "user-7");
     assert_eq!(connection.vendor_id("customer_id"), Some("cus_1"));
     assert!(store.is_empty(), "session consumed");
@@ -121,18 +148,34 @@ async fn start_then_finish_links_the_right_user() {
 #[tokio::test]
 async fn replayed_callback_fails_the_second_time() {
     let (provider, connector, _, _) = setup();
-    let started = connector.start("u", "https://app.example/cb").await.unwrap();
-    connector.finish(started.connect_url.expose().as_str()).await.unwrap();
-    let err = connector.finish(started.connect_url.expose().as_str()).await.unwrap_err();
+    let started = connector
+        .start("u", "https://app.example/cb")
+        .await
+        .unwrap();
+    connector
+        .finish(started.connect_url.expose().as_str())
+        .await
+        .unwrap();
+    let err = connector
+        .finish(started.connect_url.expose().as_str())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StateMismatch);
     assert_eq!(err.provider(), Some("scripted"));
-    assert_eq!(provider.complete_calls.load(Ordering::SeqCst), 1, "no second vendor call");
+    assert_eq!(
+        provider.complete_calls.load(Ordering::SeqCst),
+        1,
+        "no second vendor call"
+    );
 }
 
 #[tokio::test]
 async fn missing_or_wrong_state_fails_before_the_provider_is_called() {
     let (provider, connector, store, _) = setup();
-    let started = connector.start("u", "https://app.example/cb").await.unwrap();
+    let started = connector
+        .start("u", "https://app.example/cb")
+        .await
+        .unwrap();
     let mut without_state = started.connect_url.expose().clone();
     let pairs: Vec<(String, String)> = without_state
         .query_pairs()
@@ -144,24 +187,44 @@ async fn missing_or_wrong_state_fails_before_the_provider_is_called() {
     assert_eq!(err.kind(), ErrorKind::StateMismatch);
     assert!(err.to_string().contains("no `state`"), "{err}");
 
-    let forged = format!("{}&state={}", without_state, State::generate().unwrap().as_str());
+    let forged = format!(
+        "{}&state={}",
+        without_state,
+        State::generate().unwrap().as_str()
+    );
     let err = connector.finish(&forged).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StateMismatch);
 
-    let err = connector.finish(&format!("{without_state}&state=bad%20state")).await.unwrap_err();
+    let err = connector
+        .finish(&format!("{without_state}&state=bad%20state"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::StateMismatch);
 
     assert_eq!(provider.complete_calls.load(Ordering::SeqCst), 0);
-    assert_eq!(store.len(), 1, "the real flow is untouched by forged callbacks");
-    connector.finish(started.connect_url.expose().as_str()).await.expect("real callback still works");
+    assert_eq!(
+        store.len(),
+        1,
+        "the real flow is untouched by forged callbacks"
+    );
+    connector
+        .finish(started.connect_url.expose().as_str())
+        .await
+        .expect("real callback still works");
 }
 
 #[tokio::test]
 async fn expired_flow_is_refused() {
     let (provider, connector, _, clock) = setup();
-    let started = connector.start("u", "https://app.example/cb").await.unwrap();
+    let started = connector
+        .start("u", "https://app.example/cb")
+        .await
+        .unwrap();
     clock.advance(TOKEN_TTL + Duration::from_secs(1));
-    let err = connector.finish(started.connect_url.expose().as_str()).await.unwrap_err();
+    let err = connector
+        .finish(started.connect_url.expose().as_str())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ExpiredToken);
     assert_eq!(provider.complete_calls.load(Ordering::SeqCst), 0);
 }
@@ -169,7 +232,10 @@ async fn expired_flow_is_refused() {
 #[tokio::test]
 async fn vendor_error_on_callback_is_cancelled_with_vendor_text_and_consumes_the_session() {
     let (provider, connector, store, _) = setup();
-    let started = connector.start("u", "https://app.example/cb").await.unwrap();
+    let started = connector
+        .start("u", "https://app.example/cb")
+        .await
+        .unwrap();
     let callback = format!(
         "https://app.example/cb?error=access_denied&error_description=User%20exited&state={}",
         started.state.as_str()
@@ -182,19 +248,35 @@ async fn vendor_error_on_callback_is_cancelled_with_vendor_text_and_consumes_the
     assert_eq!(provider.complete_calls.load(Ordering::SeqCst), 0);
 
     // Without our state, an error callback still says what happened.
-    let err = connector.finish("/cb?error=access_denied").await.unwrap_err();
+    let err = connector
+        .finish("/cb?error=access_denied")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled);
 }
 
 #[tokio::test]
 async fn temporary_failure_keeps_the_session_so_finish_can_be_retried() {
     let (provider, connector, store, _) = setup();
-    provider.script(Err(Error::new(ErrorKind::Pending, Operation::Complete, "data loading")));
-    let started = connector.start("u", "https://app.example/cb").await.unwrap();
-    let err = connector.finish(started.connect_url.expose().as_str()).await.unwrap_err();
+    provider.script(Err(Error::new(
+        ErrorKind::Pending,
+        Operation::Complete,
+        "data loading",
+    )));
+    let started = connector
+        .start("u", "https://app.example/cb")
+        .await
+        .unwrap();
+    let err = connector
+        .finish(started.connect_url.expose().as_str())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Pending);
     assert_eq!(store.len(), 1, "kept for retry");
-    let connection = connector.finish(started.connect_url.expose().as_str()).await.unwrap();
+    let connection = connector
+        .finish(started.connect_url.expose().as_str())
+        .await
+        .unwrap();
     assert_eq!(connection.user_id(), "u");
     assert!(store.is_empty());
 }
@@ -202,9 +284,19 @@ async fn temporary_failure_keeps_the_session_so_finish_can_be_retried() {
 #[tokio::test]
 async fn permanent_failure_consumes_the_session() {
     let (provider, connector, store, _) = setup();
-    provider.script(Err(Error::new(ErrorKind::Forbidden, Operation::Complete, "no")));
-    let started = connector.start("u", "https://app.example/cb").await.unwrap();
-    let err = connector.finish(started.connect_url.expose().as_str()).await.unwrap_err();
+    provider.script(Err(Error::new(
+        ErrorKind::Forbidden,
+        Operation::Complete,
+        "no",
+    )));
+    let started = connector
+        .start("u", "https://app.example/cb")
+        .await
+        .unwrap();
+    let err = connector
+        .finish(started.connect_url.expose().as_str())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Forbidden);
     assert!(store.is_empty());
 }
@@ -214,13 +306,19 @@ async fn session_from_another_provider_is_refused() {
     let clock = ManualClock::new();
     let provider = Scripted::new(&clock);
     let (connector, store) = connector(&provider, &clock);
-    let started = connector.start("u", "https://app.example/cb").await.unwrap();
+    let started = connector
+        .start("u", "https://app.example/cb")
+        .await
+        .unwrap();
     // Tamper: pretend the flow was started under a different provider name.
     let key = started.state.digest();
     let mut session = store.take(&key).await.unwrap().unwrap();
     session.provider = "other".into();
     store.put(&key, &session).await.unwrap();
-    let err = connector.finish(started.connect_url.expose().as_str()).await.unwrap_err();
+    let err = connector
+        .finish(started.connect_url.expose().as_str())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("`other`"), "{err}");
 }
@@ -228,12 +326,19 @@ async fn session_from_another_provider_is_refused() {
 #[tokio::test]
 async fn bad_inputs_are_typed_and_name_the_field() {
     let (provider, connector, _, _) = setup();
-    let err = connector.start("", "https://app.example/cb").await.unwrap_err();
+    let err = connector
+        .start("", "https://app.example/cb")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
     assert!(err.to_string().contains("`user_id`"), "{err}");
     let err = connector.start("u", "not a url").await.unwrap_err();
     assert!(err.to_string().contains("`callback_url`"), "{err}");
-    assert_eq!(provider.create_calls.load(Ordering::SeqCst), 0, "no vendor call on bad input");
+    assert_eq!(
+        provider.create_calls.load(Ordering::SeqCst),
+        0,
+        "no vendor call on bad input"
+    );
     let err = connector.finish("/cb?state=a&state=b").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 }
@@ -241,12 +346,18 @@ async fn bad_inputs_are_typed_and_name_the_field() {
 #[tokio::test]
 async fn store_and_debug_never_hold_the_token() {
     let (_, connector, store, _) = setup();
-    let started = connector.start("u", "https://app.example/cb").await.unwrap();
+    let started = connector
+        .start("u", "https://app.example/cb")
+        .await
+        .unwrap();
     let session = store.take(&started.state.digest()).await.unwrap().unwrap();
     let stored = serde_json::to_string(&session).unwrap();
     assert!(!stored.contains(TOKEN_SECRET), "{stored}");
     assert!(!stored.contains(started.state.as_str()), "{stored}");
-    let debug = format!("{connector:?} {session:?} {started:?} {}", started.connect_url);
+    let debug = format!(
+        "{connector:?} {session:?} {started:?} {}",
+        started.connect_url
+    );
     assert!(!debug.contains(started.state.as_str()), "{debug}");
     assert!(!debug.contains(TOKEN_SECRET), "{debug}");
 }
@@ -260,7 +371,9 @@ async fn many_concurrent_flows_do_not_cross() {
         tasks.spawn(async move {
             let user = format!("user-{i}");
             let started = connector.start(&user, "https://app.example/cb").await?;
-            let connection = connector.finish(started.connect_url.expose().as_str()).await?;
+            let connection = connector
+                .finish(started.connect_url.expose().as_str())
+                .await?;
             Ok::<_, Error>((user, connection.user_id().to_owned()))
         });
     }

@@ -199,8 +199,11 @@ impl HttpClient {
             .user_agent(concat!("utilconnect/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| {
-                Error::config(format!("could not build the HTTP client: {}", e.without_url()))
-                    .with_provider(provider)
+                Error::config(format!(
+                    "could not build the HTTP client: {}",
+                    e.without_url()
+                ))
+                .with_provider(provider)
             })?;
         Ok(Self {
             client,
@@ -272,7 +275,9 @@ impl HttpClient {
             }
             let timeout = remaining.min(self.config.request_timeout);
             let attempt_started = Instant::now();
-            let outcome = self.attempt(operation, build(&self.client).timeout(timeout)).await;
+            let outcome = self
+                .attempt(operation, build(&self.client).timeout(timeout))
+                .await;
             let latency = attempt_started.elapsed();
             let retries_left = attempt <= self.config.max_retries;
 
@@ -333,11 +338,17 @@ impl HttpClient {
         operation: Operation,
         request: reqwest::RequestBuilder,
     ) -> Result<Response, Failure> {
-        let mut response = request.send().await.map_err(|e| self.failure(operation, e))?;
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| self.failure(operation, e))?;
         let status = response.status();
         let headers = response.headers().clone();
         let cap = self.config.max_body_bytes;
-        if response.content_length().is_some_and(|len| len > cap as u64) {
+        if response
+            .content_length()
+            .is_some_and(|len| len > cap as u64)
+        {
             return Err(Failure::final_error(self.too_large(operation, status)));
         }
         let mut body = BytesMut::new();
@@ -457,7 +468,11 @@ fn should_retry_status(status: StatusCode, idempotency: Idempotency) -> bool {
 
 /// Parses `Retry-After` as delay-seconds or an HTTP date.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }

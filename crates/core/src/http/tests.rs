@@ -12,7 +12,10 @@ fn retry_after_reads_seconds_and_dates() {
         httpdate::fmt_http_date(future).parse().unwrap(),
     );
     let wait = retry_after(&headers).unwrap();
-    assert!(wait > Duration::from_secs(100) && wait <= Duration::from_secs(120), "{wait:?}");
+    assert!(
+        wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+        "{wait:?}"
+    );
     headers.insert(http::header::RETRY_AFTER, "soon".parse().unwrap());
     assert_eq!(retry_after(&headers), None);
 }
@@ -44,14 +47,26 @@ fn backoff_grows_is_capped_and_jittered() {
 fn only_safe_statuses_are_retried_for_non_idempotent_calls() {
     for code in [429, 502, 503, 504] {
         let status = StatusCode::from_u16(code).unwrap();
-        assert!(should_retry_status(status, Idempotency::Idempotent), "{code}");
+        assert!(
+            should_retry_status(status, Idempotency::Idempotent),
+            "{code}"
+        );
     }
     for code in [400, 401, 404, 500, 501] {
         let status = StatusCode::from_u16(code).unwrap();
-        assert!(!should_retry_status(status, Idempotency::Idempotent), "{code}");
+        assert!(
+            !should_retry_status(status, Idempotency::Idempotent),
+            "{code}"
+        );
     }
-    assert!(should_retry_status(StatusCode::TOO_MANY_REQUESTS, Idempotency::NotIdempotent));
-    assert!(!should_retry_status(StatusCode::BAD_GATEWAY, Idempotency::NotIdempotent));
+    assert!(should_retry_status(
+        StatusCode::TOO_MANY_REQUESTS,
+        Idempotency::NotIdempotent
+    ));
+    assert!(!should_retry_status(
+        StatusCode::BAD_GATEWAY,
+        Idempotency::NotIdempotent
+    ));
 }
 
 #[test]
@@ -72,7 +87,6 @@ fn decode_error_has_path_and_never_quotes_values() {
     assert!(err.to_string().contains("not valid JSON"), "{err}");
     assert_eq!(err.body_excerpt(), Some("<html>oops"));
 }
-
 
 mod against_a_server {
     use std::sync::{Arc, Mutex};
@@ -98,9 +112,14 @@ mod against_a_server {
         }
     }
 
-    async fn get(http: &HttpClient, server: &MockServer, idempotency: Idempotency) -> Result<Response> {
+    async fn get(
+        http: &HttpClient,
+        server: &MockServer,
+        idempotency: Idempotency,
+    ) -> Result<Response> {
         let url = format!("{}/thing", server.uri());
-        http.send(Operation::CreateToken, idempotency, |c| c.get(&url)).await
+        http.send(Operation::CreateToken, idempotency, |c| c.get(&url))
+            .await
     }
 
     #[tokio::test]
@@ -115,7 +134,9 @@ mod against_a_server {
             .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
             .mount(&server)
             .await;
-        let response = get(&client(fast()), &server, Idempotency::Idempotent).await.unwrap();
+        let response = get(&client(fast()), &server, Idempotency::Idempotent)
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.attempts(), 3);
         assert_eq!(server.received_requests().await.unwrap().len(), 3);
@@ -128,8 +149,13 @@ mod against_a_server {
             .respond_with(ResponseTemplate::new(502))
             .mount(&server)
             .await;
-        let config = HttpConfig { max_retries: 2, ..fast() };
-        let response = get(&client(config), &server, Idempotency::Idempotent).await.unwrap();
+        let config = HttpConfig {
+            max_retries: 2,
+            ..fast()
+        };
+        let response = get(&client(config), &server, Idempotency::Idempotent)
+            .await
+            .unwrap();
         assert_eq!(response.status(), 502);
         assert_eq!(server.received_requests().await.unwrap().len(), 3);
     }
@@ -147,8 +173,14 @@ mod against_a_server {
             .mount(&server)
             .await;
         let started = Instant::now();
-        let response = get(&client(fast()), &server, Idempotency::NotIdempotent).await.unwrap();
-        assert_eq!(response.status(), 200, "429 is retried even for non-idempotent calls");
+        let response = get(&client(fast()), &server, Idempotency::NotIdempotent)
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "429 is retried even for non-idempotent calls"
+        );
         // Own backoff is at most 20 ms here; only honouring the header waits a full second.
         assert!(started.elapsed() >= Duration::from_secs(1));
     }
@@ -160,8 +192,13 @@ mod against_a_server {
             .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "30"))
             .mount(&server)
             .await;
-        let config = HttpConfig { total_deadline: Duration::from_secs(2), ..fast() };
-        let response = get(&client(config), &server, Idempotency::Idempotent).await.unwrap();
+        let config = HttpConfig {
+            total_deadline: Duration::from_secs(2),
+            ..fast()
+        };
+        let response = get(&client(config), &server, Idempotency::Idempotent)
+            .await
+            .unwrap();
         assert_eq!(response.status(), 429);
         assert_eq!(response.retry_after(), Some(Duration::from_secs(30)));
         assert_eq!(server.received_requests().await.unwrap().len(), 1);
@@ -180,11 +217,16 @@ mod against_a_server {
             max_retries: 100,
             ..fast()
         };
-        let err = get(&client(config), &server, Idempotency::Idempotent).await.unwrap_err();
+        let err = get(&client(config), &server, Idempotency::Idempotent)
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout);
         assert!(err.is_temporary());
         let attempts = server.received_requests().await.unwrap().len();
-        assert!((2..=5).contains(&attempts), "deadline bounds retries, got {attempts}");
+        assert!(
+            (2..=5).contains(&attempts),
+            "deadline bounds retries, got {attempts}"
+        );
     }
 
     #[tokio::test]
@@ -194,8 +236,13 @@ mod against_a_server {
             .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
             .mount(&server)
             .await;
-        let config = HttpConfig { request_timeout: Duration::from_millis(200), ..fast() };
-        let err = get(&client(config), &server, Idempotency::NotIdempotent).await.unwrap_err();
+        let config = HttpConfig {
+            request_timeout: Duration::from_millis(200),
+            ..fast()
+        };
+        let err = get(&client(config), &server, Idempotency::NotIdempotent)
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout);
         assert_eq!(server.received_requests().await.unwrap().len(), 1);
 
@@ -204,7 +251,9 @@ mod against_a_server {
             .respond_with(ResponseTemplate::new(503))
             .mount(&server)
             .await;
-        let response = get(&client(fast()), &server, Idempotency::NotIdempotent).await.unwrap();
+        let response = get(&client(fast()), &server, Idempotency::NotIdempotent)
+            .await
+            .unwrap();
         assert_eq!(response.status(), 503);
         assert_eq!(server.received_requests().await.unwrap().len(), 1);
     }
@@ -212,11 +261,20 @@ mod against_a_server {
     #[tokio::test]
     async fn refused_connection_is_a_network_error_without_the_url() {
         // Bind then drop a listener to get a port nobody listens on.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let url = format!("http://127.0.0.1:{port}/connect/token?connect_token={SECRET}");
-        let http = client(HttpConfig { max_retries: 1, ..fast() });
+        let http = client(HttpConfig {
+            max_retries: 1,
+            ..fast()
+        });
         let err = http
-            .send(Operation::Complete, Idempotency::NotIdempotent, |c| c.get(&url))
+            .send(Operation::Complete, Idempotency::NotIdempotent, |c| {
+                c.get(&url)
+            })
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Network);
@@ -236,10 +294,19 @@ mod against_a_server {
             .respond_with(ResponseTemplate::new(200).set_body_string("x".repeat(2048)))
             .mount(&server)
             .await;
-        let config = HttpConfig { max_body_bytes: 1024, ..fast() };
-        let err = get(&client(config.clone()), &server, Idempotency::Idempotent).await.unwrap_err();
+        let config = HttpConfig {
+            max_body_bytes: 1024,
+            ..fast()
+        };
+        let err = get(&client(config.clone()), &server, Idempotency::Idempotent)
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ResponseTooLarge);
-        assert_eq!(server.received_requests().await.unwrap().len(), 1, "not retried");
+        assert_eq!(
+            server.received_requests().await.unwrap().len(),
+            1,
+            "not retried"
+        );
 
         // A chunked body has no Content-Length: the cap must hold while streaming.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -257,7 +324,9 @@ mod against_a_server {
         });
         let url = format!("http://{addr}/stream");
         let err = client(config)
-            .send(Operation::Complete, Idempotency::Idempotent, |c| c.get(&url))
+            .send(Operation::Complete, Idempotency::Idempotent, |c| {
+                c.get(&url)
+            })
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ResponseTooLarge);
@@ -268,11 +337,14 @@ mod against_a_server {
         let server = MockServer::start().await;
         Mock::given(path("/thing"))
             .respond_with(
-                ResponseTemplate::new(302).insert_header("Location", format!("{}/elsewhere", server.uri())),
+                ResponseTemplate::new(302)
+                    .insert_header("Location", format!("{}/elsewhere", server.uri())),
             )
             .mount(&server)
             .await;
-        let response = get(&client(fast()), &server, Idempotency::Idempotent).await.unwrap();
+        let response = get(&client(fast()), &server, Idempotency::Idempotent)
+            .await
+            .unwrap();
         assert_eq!(response.status(), 302);
         let paths: Vec<_> = server
             .received_requests()
@@ -314,7 +386,9 @@ mod against_a_server {
             .mount(&server)
             .await;
         Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_body_string(format!("{{\"t\":\"{SECRET}\"}}")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_string(format!("{{\"t\":\"{SECRET}\"}}")),
+            )
             .mount(&server)
             .await;
         let captured = Captured::default();

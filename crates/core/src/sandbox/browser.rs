@@ -210,9 +210,8 @@ fn navigation_error(err: reqwest::Error) -> Error {
 static FORM: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?s)<form(?P<attrs>[^>]*)>(?P<inner>.*?)</form>").expect("static regex")
 });
-static INPUT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?s)<(?:input|button)(?P<attrs>[^>]*)>").expect("static regex")
-});
+static INPUT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?s)<(?:input|button)(?P<attrs>[^>]*)>").expect("static regex"));
 static TITLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)<title>(.*?)</title>").expect("static regex"));
 
@@ -280,7 +279,9 @@ mod tests {
             ],
             "submit buttons are chosen by the caller, not pre-filled"
         );
-        let form = form.set("username", "user@pelm.com").set("action", "continue");
+        let form = form
+            .set("username", "user@pelm.com")
+            .set("action", "continue");
         assert_eq!(form.fields[1].1, "user@pelm.com");
         assert_eq!(form.fields[2], ("action".to_owned(), "continue".to_owned()));
         assert!(page.form("missing").is_none());

@@ -115,7 +115,9 @@ impl Faults {
         let index = faults.iter().position(|f| {
             f.remaining > 0
                 && f.path == path
-                && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
         })?;
         let fault = &mut faults[index];
         fault.remaining -= 1;
@@ -144,7 +146,10 @@ mod tests {
         assert_eq!(faults.take("POST", "/a"), Some(FaultAction::MalformedBody));
         assert_eq!(faults.take("POST", "/a"), Some(FaultAction::MalformedBody));
         assert_eq!(faults.take("POST", "/a"), None);
-        assert_eq!(faults.take("DELETE", "/b"), Some(FaultAction::DropConnection));
+        assert_eq!(
+            faults.take("DELETE", "/b"),
+            Some(FaultAction::DropConnection)
+        );
         assert!(faults.pending().is_empty());
     }
 

@@ -6,7 +6,7 @@
 //! - [`Faults`]: make the next matching requests fail (status + `Retry-After`, latency,
 //!   dropped connection, malformed or oversized body);
 //! - [`RequestLog`]: every request recorded, normalised and redacted, ready for snapshots;
-//! - a [`ManualClock`](crate::ManualClock) the emulator reads for expiry, so tests can move
+//! - a [`ManualClock`] the emulator reads for expiry, so tests can move
 //!   time instead of waiting.
 //!
 //! The emulator then implements [`Sandbox`], which is what tests and the conformance suite

@@ -68,7 +68,7 @@ impl RequestLog {
         }
         let mut inner = self.lock();
         inner.names.push((value, format!("[{label}]")));
-        inner.names.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        inner.names.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
     }
 
     /// Records a raw request. `fault` names the fault injected into it, if any.
@@ -300,7 +300,10 @@ mod tests {
         assert_eq!(all[0].headers["authorization"], "Bearer [REDACTED]");
         assert_eq!(all[0].fault.as_deref(), Some("status 429"));
         assert_eq!(all[1].headers["content-type"], "application/json");
-        assert_eq!(all[1].body["callback_url"], "https://app/cb?fp_cot=[connect_token]");
+        assert_eq!(
+            all[1].body["callback_url"],
+            "https://app/cb?fp_cot=[connect_token]"
+        );
         assert_eq!(all[1].body["nested"]["api_key"], REDACTED);
         assert_eq!(log.to_path("/connect/token").len(), 2);
     }
@@ -310,7 +313,14 @@ mod tests {
         let log = RequestLog::default();
         log.name_value("abc", "short");
         log.name_value("abcdef", "long");
-        log.record("GET", "/", Some("v=abcdef"), &http::HeaderMap::new(), b"", None);
+        log.record(
+            "GET",
+            "/",
+            Some("v=abcdef"),
+            &http::HeaderMap::new(),
+            b"",
+            None,
+        );
         assert_eq!(log.all()[0].query["v"], "[long]");
     }
 }

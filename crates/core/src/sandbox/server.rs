@@ -55,7 +55,13 @@ pub struct SandboxServer {
 impl SandboxServer {
     /// Serves `router` on `127.0.0.1` on a free port.
     pub async fn start(router: Router, faults: Faults, log: RequestLog) -> Result<Self> {
-        Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), router, faults, log).await
+        Self::start_on(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            router,
+            faults,
+            log,
+        )
+        .await
     }
 
     /// Serves `router` on `addr` (for a person clicking through on a fixed port).
@@ -80,9 +86,9 @@ impl SandboxServer {
                 format!("could not listen on {addr}: {e}"),
             )
         })?;
-        let addr = listener.local_addr().map_err(|e| {
-            Error::new(ErrorKind::Network, Operation::Configure, e.to_string())
-        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::new(ErrorKind::Network, Operation::Configure, e.to_string()))?;
         let base_url = Url::parse(&format!("http://{addr}/"))
             .map_err(|e| Error::config(format!("bad sandbox address: {e}")))?;
         let task = tokio::spawn(accept_loop(listener, router, faults.clone(), log.clone()));
@@ -227,4 +233,160 @@ fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::routing::post;
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::http::{HttpClient, HttpConfig, Idempotency};
+
+    #[derive(Debug, Deserialize)]
+    struct Pong {
+        pong: bool,
+    }
+
+    async fn server() -> SandboxServer {
+        let router = Router::new().route(
+            "/ping",
+            post(|| async { axum::Json(serde_json::json!({"pong": true})) }),
+        );
+        SandboxServer::start(router, Faults::default(), RequestLog::default())
+            .await
+            .unwrap()
+    }
+
+    fn http() -> HttpClient {
+        HttpClient::new(
+            "sandbox-test",
+            HttpConfig {
+                initial_backoff: Duration::from_millis(5),
+                max_backoff: Duration::from_millis(10),
+                request_timeout: Duration::from_millis(300),
+                ..HttpConfig::default()
+            },
+        )
+        .unwrap()
+    }
+
+    async fn ping(
+        server: &SandboxServer,
+        idempotency: Idempotency,
+    ) -> Result<crate::http::Response> {
+        let url = server.base_url().join("/ping").unwrap();
+        http()
+            .send(Operation::CreateToken, idempotency, |c| c.post(url.clone()))
+            .await
+    }
+
+    #[tokio::test]
+    async fn dropped_connection_is_retried_for_idempotent_calls_only() {
+        let server = server().await;
+        server
+            .faults()
+            .inject("POST", "/ping", FaultAction::DropConnection, 1);
+        let response = ping(&server, Idempotency::Idempotent).await.unwrap();
+        let pong: Pong = response
+            .json("sandbox-test", Operation::CreateToken)
+            .unwrap();
+        assert!(pong.pong);
+        let faults: Vec<_> = server
+            .requests()
+            .all()
+            .into_iter()
+            .map(|r| r.fault)
+            .collect();
+        assert_eq!(faults, [Some("drop connection".to_owned()), None]);
+
+        server.requests().clear();
+        server
+            .faults()
+            .inject("POST", "/ping", FaultAction::DropConnection, 1);
+        let err = ping(&server, Idempotency::NotIdempotent).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Network);
+        assert_eq!(
+            server.requests().len(),
+            1,
+            "may have been processed: not resent"
+        );
+    }
+
+    #[tokio::test]
+    async fn status_fault_with_retry_after_is_retried() {
+        let server = server().await;
+        server.faults().inject(
+            "*",
+            "/ping",
+            FaultAction::status_with_retry_after(429, r#"{"message":"slow down"}"#, "0"),
+            2,
+        );
+        let response = ping(&server, Idempotency::Idempotent).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.attempts(), 3);
+    }
+
+    #[tokio::test]
+    async fn malformed_oversized_and_slow_answers_give_typed_errors() {
+        let server = server().await;
+        server
+            .faults()
+            .inject("POST", "/ping", FaultAction::MalformedBody, 1);
+        let err = ping(&server, Idempotency::Idempotent)
+            .await
+            .unwrap()
+            .json::<Pong>("sandbox-test", Operation::CreateToken)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode);
+
+        server.faults().inject(
+            "POST",
+            "/ping",
+            FaultAction::OversizedBody(2 * 1024 * 1024),
+            1,
+        );
+        let err = ping(&server, Idempotency::Idempotent).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::ResponseTooLarge);
+
+        server.faults().inject(
+            "POST",
+            "/ping",
+            FaultAction::Delay(Duration::from_secs(2)),
+            1,
+        );
+        let err = ping(&server, Idempotency::NotIdempotent).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+    }
+
+    #[tokio::test]
+    async fn only_loopback_addresses_are_served() {
+        let addr: SocketAddr = "0.0.0.0:0".parse().unwrap();
+        let err = SandboxServer::start_on(
+            addr,
+            Router::new(),
+            Faults::default(),
+            RequestLog::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_server_stops_it() {
+        let server = server().await;
+        let url = server.base_url().join("/ping").unwrap();
+        drop(server);
+        tokio::task::yield_now().await;
+        let err = http()
+            .send(Operation::CreateToken, Idempotency::NotIdempotent, |c| {
+                c.post(url.clone())
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Network);
+    }
 }
