@@ -82,10 +82,18 @@ async fn run_flow(descriptor: &SandboxDescriptor) -> Result<Connection> {
     let connector = Connector::new(provider);
 
     let started = connector.start("quickstart-user", CALLBACK).await?;
-    println!("   1. token created; send the user to {}", started.connect_url);
+    println!(
+        "   1. token created; send the user to {}",
+        started.connect_url
+    );
 
-    let callback = sandbox.act(started.connect_url.expose(), UserAction::Approve).await?;
-    println!("   2. the user approved; the vendor sent them back to {}", callback.path());
+    let callback = sandbox
+        .act(started.connect_url.expose(), UserAction::Approve)
+        .await?;
+    println!(
+        "   2. the user approved; the vendor sent them back to {}",
+        callback.path()
+    );
 
     let connection = connector.finish(callback.as_str()).await?;
     println!("   3. connection completed for {}", connection.user_id());

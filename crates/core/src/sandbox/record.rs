@@ -68,7 +68,9 @@ impl RequestLog {
         }
         let mut inner = self.lock();
         inner.names.push((value, format!("[{label}]")));
-        inner.names.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
+        inner
+            .names
+            .sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
     }
 
     /// Records a raw request. `fault` names the fault injected into it, if any.
