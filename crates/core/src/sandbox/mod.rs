@@ -58,9 +58,10 @@ pub trait Sandbox: Send + Sync + fmt::Debug {
     /// A provider table pointing at this emulator, with its test credentials.
     fn provider_config(&self) -> ProviderConfig;
 
-    /// The secrets in [`provider_config`](Self::provider_config), so tests can assert they
-    /// appear nowhere.
-    fn config_secrets(&self) -> Vec<String>;
+    /// Every secret this emulator knows: the credentials in
+    /// [`provider_config`](Self::provider_config) and every token and code it issued so far,
+    /// so tests can assert that none appears in any `Debug`, error, log or snapshot.
+    fn known_secrets(&self) -> Vec<String>;
 
     /// The clock the emulator uses for expiry.
     fn clock(&self) -> &ManualClock;

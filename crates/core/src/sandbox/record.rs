@@ -2,8 +2,10 @@
 //!
 //! Normalising means: headers reduced to the ones a vendor reads, credentials replaced by
 //! `[REDACTED]`, bodies parsed (JSON or form) into JSON values, and every value the emulator
-//! registered with [`RequestLog::name_value`] (issued tokens, codes, ids) replaced by a stable
-//! label such as `[connect_token]`, so snapshots do not change from run to run.
+//! registered with [`RequestLog::name_value`] (issued tokens, codes, states, ids) replaced by a
+//! stable label such as `[connect_token#1]`, so snapshots do not change from run to run.
+//! Requests are kept raw and normalised when read, so a value named after the request that
+//! first carried it (a state seen on a page load) is still replaced there.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -52,9 +54,51 @@ pub struct RequestLog {
 
 #[derive(Debug, Default)]
 struct Inner {
-    requests: Vec<RecordedRequest>,
+    requests: Vec<RawRequest>,
     /// Exact values to replace, with their labels, longest first.
     names: Vec<(String, String)>,
+}
+
+/// A request as received, before normalisation.
+#[derive(Debug, Clone)]
+struct RawRequest {
+    method: String,
+    path: String,
+    query: Option<String>,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    fault: Option<String>,
+}
+
+impl RawRequest {
+    fn normalise(&self, names: &[(String, String)]) -> RecordedRequest {
+        let query = self
+            .query
+            .as_deref()
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| {
+                        let v = normalise_value(names, &k, &v);
+                        (k.into_owned(), v)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let headers: BTreeMap<String, String> = self
+            .headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), normalise_header(names, name, value)))
+            .collect();
+        let content_type = headers_content_type(&headers);
+        RecordedRequest {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            query,
+            body: normalise_body(names, content_type.as_deref(), &self.body),
+            headers,
+            fault: self.fault.clone(),
+        }
+    }
 }
 
 impl RequestLog {
@@ -83,55 +127,42 @@ impl RequestLog {
         body: &[u8],
         fault: Option<String>,
     ) {
-        let mut inner = self.lock();
-        let names = inner.names.clone();
-        let normalise = |key: &str, value: &str| normalise_value(&names, key, value);
-
-        let query = raw_query
-            .map(|q| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .map(|(k, v)| {
-                        let v = normalise(&k, &v);
-                        (k.into_owned(), v)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-
         let headers = RECORDED_HEADERS
             .iter()
             .filter_map(|name| {
                 let value = headers.get(*name)?.to_str().unwrap_or("<non-ascii>");
-                Some((name.to_string(), normalise_header(&names, name, value)))
+                Some((*name, value.to_owned()))
             })
             .collect();
-
-        let content_type = headers_content_type(&headers);
-        let body = normalise_body(&names, content_type.as_deref(), body);
-
-        inner.requests.push(RecordedRequest {
+        self.lock().requests.push(RawRequest {
             method: method.to_owned(),
             path: path.to_owned(),
-            query,
+            query: raw_query.map(str::to_owned),
             headers,
-            body,
+            body: body.to_vec(),
             fault,
         });
     }
 
     /// Every request so far.
     pub fn all(&self) -> Vec<RecordedRequest> {
-        self.lock().requests.clone()
+        let inner = self.lock();
+        inner
+            .requests
+            .iter()
+            .map(|r| r.normalise(&inner.names))
+            .collect()
     }
 
     /// The requests to `path` so far.
     pub fn to_path(&self, path: &str) -> Vec<RecordedRequest> {
-        self.lock()
-            .requests
-            .iter()
-            .filter(|r| r.path == path)
-            .cloned()
-            .collect()
+        self.all().into_iter().filter(|r| r.path == path).collect()
+    }
+
+    /// Every value named so far (issued tokens, codes, …), for tests that assert secrets
+    /// appear nowhere.
+    pub fn named_values(&self) -> Vec<String> {
+        self.lock().names.iter().map(|(v, _)| v.clone()).collect()
     }
 
     /// How many requests so far.
@@ -308,6 +339,15 @@ mod tests {
         );
         assert_eq!(all[1].body["nested"]["api_key"], REDACTED);
         assert_eq!(log.to_path("/connect/token").len(), 2);
+    }
+
+    #[test]
+    fn values_named_after_the_request_are_still_replaced() {
+        let log = RequestLog::default();
+        log.record("GET", "/page", Some("state=st-1"), &http::HeaderMap::new(), b"", None);
+        log.name_value("st-1", "state#1");
+        assert_eq!(log.all()[0].query["state"], "[state#1]");
+        assert_eq!(log.named_values(), ["st-1"]);
     }
 
     #[test]
