@@ -48,26 +48,23 @@ impl ConnectUrl {
 
 impl fmt::Display for ConnectUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let encode =
+            |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
         let mut shown = self.0.clone();
-        let pairs: Vec<(String, String)> = self
+        let query: Vec<String> = self
             .0
             .query_pairs()
             .map(|(k, v)| {
                 let v = if k == "state" || crate::redact::is_secret_key(&k) {
                     crate::redact::REDACTED.to_owned()
                 } else {
-                    v.into_owned()
+                    encode(&v)
                 };
-                (k.into_owned(), v)
+                format!("{}={v}", encode(&k))
             })
             .collect();
-        if !pairs.is_empty() {
-            let query = pairs
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("&");
-            shown.set_query(Some(&query));
+        if !query.is_empty() {
+            shown.set_query(Some(&query.join("&")));
         }
         f.write_str(shown.as_str())
     }

@@ -89,7 +89,6 @@ fn decode_error_has_path_and_never_quotes_values() {
 }
 
 mod against_a_server {
-    use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -356,27 +355,7 @@ mod against_a_server {
         assert_eq!(paths, ["/thing"]);
     }
 
-    /// A `MakeWriter` that keeps everything written, for asserting on log output.
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-        type Writer = Captured;
-        fn make_writer(&'a self) -> Captured {
-            self.clone()
-        }
-    }
-
+    #[cfg(feature = "sandbox")]
     #[tokio::test]
     async fn one_span_per_call_with_attempts_and_status_and_no_secrets() {
         let server = MockServer::start().await;
@@ -391,14 +370,7 @@ mod against_a_server {
             )
             .mount(&server)
             .await;
-        let captured = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(captured.clone())
-            .with_max_level(tracing::Level::TRACE)
-            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .with_ansi(false)
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (captured, _guard) = crate::sandbox::LogCapture::install();
 
         let url = format!("{}/connect/token?connect_token={SECRET}", server.uri());
         let response = client(fast())
@@ -411,7 +383,7 @@ mod against_a_server {
             .unwrap();
         assert_eq!(response.status(), 200);
 
-        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let logs = captured.text();
         assert!(logs.contains("utilconnect.http"), "{logs}");
         assert!(logs.contains("provider=\"test\""), "{logs}");
         assert!(logs.contains("operation=\"create_token\""), "{logs}");

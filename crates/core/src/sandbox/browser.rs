@@ -71,7 +71,8 @@ impl Page {
         }
     }
 
-    /// A short description for error messages (status and page title).
+    /// A short description for error messages: status, page title and the page's error
+    /// message (the first `<p class="error">`), if any.
     pub fn describe(&self) -> String {
         match self {
             Page::Left(url) => format!("left to {}", url.path()),
@@ -80,7 +81,13 @@ impl Page {
                     .captures(body)
                     .map(|c| unescape_html(&c[1]))
                     .unwrap_or_default();
-                format!("HTTP {status} page `{title}`")
+                match ERROR.captures(body) {
+                    Some(error) => format!(
+                        "HTTP {status} page `{title}`: {}",
+                        unescape_html(error[1].trim())
+                    ),
+                    None => format!("HTTP {status} page `{title}`"),
+                }
             }
         }
     }
@@ -142,6 +149,9 @@ impl Browser {
 
     /// Submits `form` and follows redirects.
     pub async fn submit(&self, form: &Form) -> Result<Page> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&form.fields)
+            .finish();
         let response = self
             .client
             .post(form.action.clone())
@@ -149,11 +159,7 @@ impl Browser {
                 http::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
-            .body(
-                url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(&form.fields)
-                    .finish(),
-            )
+            .body(body)
             .send()
             .await
             .map_err(navigation_error)?;
@@ -212,6 +218,8 @@ static FORM: LazyLock<Regex> = LazyLock::new(|| {
 });
 static INPUT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)<(?:input|button)(?P<attrs>[^>]*)>").expect("static regex"));
+static ERROR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?s)<p class="error">(.*?)</p>"#).expect("static regex"));
 static TITLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)<title>(.*?)</title>").expect("static regex"));
 
@@ -260,7 +268,7 @@ mod tests {
         let page = Page::Html {
             url: Url::parse("http://127.0.0.1:1/pages/start?x=1").unwrap(),
             status: 200,
-            body: r#"<title>Log in &amp; go</title>
+            body: r#"<title>Log in &amp; go</title><p class="error">Wrong &quot;password&quot;</p>
                 <form id="other" method="post" action="/no"></form>
                 <form id="login" method="post" action="/pages/login">
                   <input type="hidden" name="session" value="a&amp;b">
@@ -285,7 +293,10 @@ mod tests {
         assert_eq!(form.fields[1].1, "user@pelm.com");
         assert_eq!(form.fields[2], ("action".to_owned(), "continue".to_owned()));
         assert!(page.form("missing").is_none());
-        assert_eq!(page.describe(), "HTTP 200 page `Log in & go`");
+        assert_eq!(
+            page.describe(),
+            "HTTP 200 page `Log in & go`: Wrong \"password\""
+        );
     }
 
     #[test]

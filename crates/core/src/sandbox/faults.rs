@@ -16,7 +16,8 @@ pub enum FaultAction {
         /// The `Retry-After` header value, e.g. `"1"`.
         retry_after: Option<String>,
     },
-    /// Wait this long, then answer normally.
+    /// Process the request at once (even if the client gives up) but answer only after this
+    /// long, like a slow vendor.
     Delay(Duration),
     /// Close the connection without answering.
     DropConnection,

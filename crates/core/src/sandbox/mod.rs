@@ -14,6 +14,7 @@
 //! the hosted pages ([`UserAction`]), using the HTTP-only [`Browser`].
 
 mod browser;
+mod capture;
 mod faults;
 mod record;
 mod server;
@@ -24,6 +25,7 @@ use async_trait::async_trait;
 use url::Url;
 
 pub use browser::{Browser, Form, Page, escape_html};
+pub use capture::LogCapture;
 pub use faults::{Fault, FaultAction, Faults};
 pub use record::{RecordedRequest, RequestLog};
 pub use server::SandboxServer;

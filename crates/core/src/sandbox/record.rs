@@ -344,7 +344,14 @@ mod tests {
     #[test]
     fn values_named_after_the_request_are_still_replaced() {
         let log = RequestLog::default();
-        log.record("GET", "/page", Some("state=st-1"), &http::HeaderMap::new(), b"", None);
+        log.record(
+            "GET",
+            "/page",
+            Some("state=st-1"),
+            &http::HeaderMap::new(),
+            b"",
+            None,
+        );
         log.name_value("st-1", "state#1");
         assert_eq!(log.all()[0].query["state"], "[state#1]");
         assert_eq!(log.named_values(), ["st-1"]);

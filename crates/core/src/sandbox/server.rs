@@ -205,7 +205,17 @@ async fn handle(
                 Bytes::from(format!("{{\"padding\":\"{padding}\"}}")),
             ));
         }
-        Some(FaultAction::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(FaultAction::Delay(delay)) => {
+            // Like a slow vendor: the request is processed at once, even if the client gives
+            // up waiting, and only the answer is late.
+            let request = Request::from_parts(parts, Body::from(body));
+            let processing = tokio::spawn(router.clone().oneshot(request));
+            tokio::time::sleep(delay).await;
+            return match processing.await {
+                Ok(response) => Ok(response.unwrap_or_else(|never: Infallible| match never {})),
+                Err(join) => Err(io::Error::other(join.to_string())),
+            };
+        }
         None => {}
     }
     let request = Request::from_parts(parts, Body::from(body));

@@ -1,0 +1,203 @@
+//! [`PelmProvider`]: Pelm's Connect flow behind [`ConnectProvider`].
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use utilconnect::http::{HttpClient, Idempotency, Response};
+use utilconnect::{
+    AccessCredentials, Callback, Capability, ConnectProvider, ConnectToken, Connection, DataStatus,
+    Error, ErrorKind, Operation, PendingSession, ProviderConfig, ProviderInfo, Result,
+    TokenRequest, Url,
+};
+
+use crate::config::PelmConfig;
+use crate::errors::map_error;
+use crate::wire::{ConnectTokenResponse, TokenResponse};
+
+const INFO: ProviderInfo = ProviderInfo {
+    name: crate::NAME,
+    description: "Pelm Connect: utility login on Pelm's hosted page, code exchanged for an access token",
+    capabilities: &[
+        Capability::AccessCredentials,
+        Capability::DataPending,
+        Capability::UserCancel,
+        Capability::CredentialRetry,
+    ],
+};
+
+/// Token options Pelm understands (`TokenRequest::options` / `Connector::start_with`).
+pub const OPTION_KEYS: &[&str] = &["utility_slug", "utility_id"];
+
+/// Pelm's Connect flow.
+///
+/// ```
+/// let table = utilconnect::ProviderConfig::from_json("pelm", serde_json::json!({
+///     "client_id": "my-client", "client_secret": "my-secret",
+/// }));
+/// let provider = utilconnect_pelm::PelmProvider::from_config(&table)?;
+/// use utilconnect::ConnectProvider;
+/// assert_eq!(provider.info().name, "pelm");
+/// # Ok::<(), utilconnect::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct PelmProvider {
+    config: PelmConfig,
+    http: HttpClient,
+}
+
+impl PelmProvider {
+    /// Builds the provider from its configuration.
+    pub fn new(config: PelmConfig) -> Result<Self> {
+        let http = HttpClient::new(crate::NAME, config.http.clone())?;
+        Ok(Self { config, http })
+    }
+
+    /// Builds the provider from its `[providers.pelm]` table.
+    pub fn from_config(table: &ProviderConfig) -> Result<Self> {
+        Self::new(table.extract()?)
+    }
+
+    pub(crate) fn build(table: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
+        Ok(Arc::new(Self::from_config(table)?))
+    }
+
+    fn with_credentials(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request
+            .header("Pelm-Client-Id", &self.config.client_id)
+            .header("Pelm-Secret", self.config.client_secret.expose_secret())
+    }
+
+    /// The utility fields of the form: from the flow's options, else the configured default.
+    fn utility_fields(&self, request: &TokenRequest) -> Result<Vec<(&'static str, String)>> {
+        let options = request.options();
+        if let Some(unknown) = options.keys().find(|k| !OPTION_KEYS.contains(&k.as_str())) {
+            return Err(invalid_option(format!(
+                "unknown Pelm option `{unknown}`; Pelm accepts: {}",
+                OPTION_KEYS.join(", ")
+            )));
+        }
+        let text = |key: &str| -> Result<Option<String>> {
+            match options.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
+                Some(Value::Number(n)) if key == "utility_id" => Ok(Some(n.to_string())),
+                Some(_) => Err(invalid_option(format!(
+                    "Pelm option `{key}` must be a non-empty string"
+                ))),
+            }
+        };
+        match (text("utility_slug")?, text("utility_id")?) {
+            (Some(_), Some(_)) => Err(invalid_option(
+                "give Pelm either `utility_slug` or `utility_id`, not both".into(),
+            )),
+            (Some(slug), None) => Ok(vec![("utility_slug", slug)]),
+            (None, Some(id)) => Ok(vec![("utility_id", id)]),
+            (None, None) => Ok(self
+                .config
+                .utility_slug
+                .clone()
+                .map(|slug| vec![("utility_slug", slug)])
+                .unwrap_or_default()),
+        }
+    }
+
+    async fn post_form(
+        &self,
+        operation: Operation,
+        idempotency: Idempotency,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Result<Response> {
+        let url = self.config.api_base_url.join(path);
+        let response = self
+            .http
+            .send(operation, idempotency, |client| {
+                self.with_credentials(client.post(url.clone())).form(form)
+            })
+            .await?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(map_error(&response, operation))
+        }
+    }
+}
+
+fn invalid_option(message: String) -> Error {
+    Error::new(ErrorKind::InvalidInput, Operation::CreateToken, message).with_provider(crate::NAME)
+}
+
+#[async_trait]
+impl ConnectProvider for PelmProvider {
+    fn info(&self) -> ProviderInfo {
+        INFO
+    }
+
+    async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
+        let utility = self.utility_fields(request)?;
+        let mut form = vec![("user_id", request.user_id())];
+        form.extend(utility.iter().map(|(k, v)| (*k, v.as_str())));
+        // Creating a second token is harmless, so transient failures are retried.
+        let response = self
+            .post_form(
+                Operation::CreateToken,
+                Idempotency::Idempotent,
+                &self.config.token_path,
+                &form,
+            )
+            .await?;
+        let body: ConnectTokenResponse = response.json(crate::NAME, Operation::CreateToken)?;
+        let expires_at = SystemTime::now() + Duration::from_secs(body.expires_in);
+        let mut token = ConnectToken::new(crate::NAME, body.connect_token, expires_at, request);
+        for (key, value) in utility {
+            token = token.with_data(key, value);
+        }
+        Ok(token)
+    }
+
+    fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
+        let mut url = self.config.connect_base_url.url().clone();
+        url.query_pairs_mut()
+            .append_pair("redirect_uri", token.callback_url().as_str())
+            .append_pair("connect_token", token.secret().expose_secret())
+            .append_pair("state", token.state().as_str());
+        Ok(url)
+    }
+
+    async fn complete(&self, session: &PendingSession, callback: &Callback) -> Result<Connection> {
+        let code = callback.param("code").ok_or_else(|| {
+            Error::new(
+                ErrorKind::Cancelled,
+                Operation::Complete,
+                "the user left Pelm Connect without connecting an account (no `code` on the callback)",
+            )
+            .with_provider(crate::NAME)
+        })?;
+        // The code is single-use: never resend the exchange once it may have reached Pelm.
+        let response = self
+            .post_form(
+                Operation::Complete,
+                Idempotency::NotIdempotent,
+                &self.config.exchange_path,
+                &[("code", code.expose_secret()), ("grant_type", "code")],
+            )
+            .await?;
+        let body: TokenResponse = response.json(crate::NAME, Operation::Complete)?;
+        let now = SystemTime::now();
+        let credentials = AccessCredentials {
+            access_token: body.access_token,
+            access_expires_at: None, // Pelm: "the access_token will not expire"
+            refresh_token: body.refresh_token,
+            refresh_expires_at: body
+                .refresh_token_expires_in
+                .map(|s| now + Duration::from_secs(s)),
+        };
+        Ok(Connection::new(crate::NAME, session.user_id.clone())
+            .with_credentials(credentials)
+            // Pelm answers `data_unavailable` for a few minutes after Connect.
+            .with_data_status(DataStatus::Pending))
+    }
+}

@@ -1,0 +1,559 @@
+//! The Pelm provider against its sandbox: the whole flow, the hosted pages' paths, every
+//! documented error, the retry rules, and secrets kept out of everything people can see.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use utilconnect::Clock as _;
+use utilconnect::sandbox::{Browser, FaultAction, LogCapture, Page, Sandbox, UserAction};
+use utilconnect::{
+    Callback, ConnectProvider, Connector, DataStatus, ErrorKind, ProviderConfig, Started,
+    TokenRequest, Url,
+};
+use utilconnect_pelm::PelmProvider;
+use utilconnect_pelm::sandbox::PelmSandbox;
+
+const CALLBACK: &str = "https://app.example/pelm/callback?tenant=a%26b";
+
+struct Setup {
+    sandbox: PelmSandbox,
+    provider: Arc<PelmProvider>,
+    connector: Connector,
+}
+
+async fn setup() -> Setup {
+    let sandbox = PelmSandbox::start().await.unwrap();
+    let provider = Arc::new(PelmProvider::from_config(&sandbox.provider_config()).unwrap());
+    let connector = Connector::builder(provider.clone())
+        .clock(Arc::new(sandbox.clock().clone()))
+        .build();
+    Setup {
+        sandbox,
+        provider,
+        connector,
+    }
+}
+
+impl Setup {
+    async fn start(&self, user: &str) -> Started {
+        self.connector.start(user, CALLBACK).await.unwrap()
+    }
+
+    async fn act(&self, started: &Started, action: UserAction) -> Url {
+        self.sandbox
+            .act(started.connect_url.expose(), action)
+            .await
+            .unwrap()
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.sandbox
+            .requests()
+            .all()
+            .into_iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn full_flow_in_create_mode_links_the_user_and_matches_the_wire_snapshot() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+    assert_eq!(callback.path(), "/pelm/callback");
+    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+
+    assert_eq!(connection.provider(), "pelm");
+    assert_eq!(connection.user_id(), "user-1");
+    assert_eq!(connection.data_status(), DataStatus::Pending);
+    let credentials = connection
+        .credentials()
+        .expect("Pelm issues an access token");
+    assert!(credentials.access_token.expose_secret().starts_with("at_"));
+    assert!(credentials.refresh_token.is_some());
+    assert_eq!(
+        credentials.access_expires_at, None,
+        "Pelm access tokens do not expire"
+    );
+
+    assert_eq!(
+        s.paths(),
+        [
+            "POST /auth/connect-token",
+            "GET /connect/",
+            "POST /connect/terms",
+            "POST /connect/utility",
+            "POST /connect/credentials",
+            "POST /auth/token",
+        ]
+    );
+    insta::assert_json_snapshot!("full_flow_wire", s.sandbox.requests().all());
+}
+
+#[tokio::test]
+async fn connect_url_carries_token_state_and_an_intact_redirect_uri() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let url = started.connect_url.expose();
+    assert_eq!(url.path(), "/connect/");
+    let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(
+        query["redirect_uri"], CALLBACK,
+        "callback query survives encoding"
+    );
+    assert_eq!(query["state"], started.state.as_str());
+    assert!(query["connect_token"].starts_with("ct_"));
+    assert!(
+        !url.as_str().contains("tenant=a%26b&"),
+        "redirect_uri is encoded as one value"
+    );
+
+    let callback = s.act(&started, UserAction::Approve).await;
+    let pairs: Vec<(String, String)> = callback.query_pairs().into_owned().collect();
+    assert_eq!(
+        pairs[0],
+        ("tenant".to_owned(), "a&b".to_owned()),
+        "app query kept"
+    );
+}
+
+#[tokio::test]
+async fn update_mode_skips_terms_and_a_named_utility_skips_selection() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+    s.connector.finish(callback.as_str()).await.unwrap();
+    s.sandbox.requests().clear();
+
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+    s.connector.finish(callback.as_str()).await.unwrap();
+    assert!(
+        !s.paths().contains(&"POST /connect/terms".to_owned()),
+        "{:?}",
+        s.paths()
+    );
+    assert!(s.paths().contains(&"POST /connect/utility".to_owned()));
+    s.sandbox.requests().clear();
+
+    let options = serde_json::json!({"utility_slug": "sce"});
+    let started = s
+        .connector
+        .start_with("user-1", CALLBACK, options.as_object().unwrap().clone())
+        .await
+        .unwrap();
+    let callback = s.act(&started, UserAction::Approve).await;
+    s.connector.finish(callback.as_str()).await.unwrap();
+    assert!(
+        !s.paths().contains(&"POST /connect/utility".to_owned()),
+        "{:?}",
+        s.paths()
+    );
+    let token_request = &s.sandbox.requests().to_path("/auth/connect-token")[0];
+    assert_eq!(token_request.body["utility_slug"], "sce");
+}
+
+#[tokio::test]
+async fn bad_options_fail_before_any_request() {
+    let s = setup().await;
+    for (options, expected) in [
+        (
+            serde_json::json!({"utility_slug": "pge", "utility_id": 1}),
+            "not both",
+        ),
+        (
+            serde_json::json!({"utility": "pge"}),
+            "unknown Pelm option `utility`",
+        ),
+        (
+            serde_json::json!({"utility_slug": 7}),
+            "`utility_slug` must be a non-empty string",
+        ),
+    ] {
+        let err = s
+            .connector
+            .start_with("u", CALLBACK, options.as_object().unwrap().clone())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+    assert!(s.sandbox.requests().is_empty());
+}
+
+#[tokio::test]
+async fn exit_is_cancelled_without_an_exchange() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Cancel).await;
+    assert!(callback.query_pairs().all(|(k, _)| k != "code"));
+    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    assert!(s.sandbox.requests().to_path("/auth/token").is_empty());
+}
+
+#[tokio::test]
+async fn wrong_password_then_the_right_one_connects() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s
+        .act(&started, UserAction::WrongCredentialsThenApprove)
+        .await;
+    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    assert_eq!(connection.user_id(), "user-1");
+    assert_eq!(
+        s.sandbox.requests().to_path("/connect/credentials").len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn expired_token_shows_an_error_page_and_the_flow_is_refused() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    s.sandbox.clock().advance(Duration::from_secs(1801));
+    let err = s
+        .sandbox
+        .act(started.connect_url.expose(), UserAction::Approve)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("expired"), "{err}");
+
+    let browser = Browser::new(s.sandbox.base_url()).unwrap();
+    let page = browser.open(started.connect_url.expose()).await.unwrap();
+    assert!(matches!(page, Page::Html { status: 400, .. }), "{page:?}");
+
+    let callback = format!("{CALLBACK}&code=whatever&state={}", started.state.as_str());
+    let err = s.connector.finish(&callback).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ExpiredToken);
+}
+
+#[tokio::test]
+async fn bogus_connect_token_shows_an_error_page_never_a_redirect() {
+    let s = setup().await;
+    let mut url = s.sandbox.connect_base_url();
+    url.query_pairs_mut()
+        .append_pair("redirect_uri", CALLBACK)
+        .append_pair("connect_token", "ct_bogus");
+    let page = Browser::new(s.sandbox.base_url())
+        .unwrap()
+        .open(&url)
+        .await
+        .unwrap();
+    assert!(matches!(page, Page::Html { status: 400, .. }), "{page:?}");
+    assert!(page.contains("not valid"));
+}
+
+#[tokio::test]
+async fn reused_and_expired_codes_are_invalid_code() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback_url = s.act(&started, UserAction::Approve).await;
+    let callback = Callback::parse(callback_url.as_str()).unwrap();
+    // Complete twice through the provider directly, as a replay past the Connector would.
+    let connection = s.connector.finish(callback_url.as_str()).await.unwrap();
+    assert_eq!(connection.user_id(), "user-1");
+    let session = pending_for(&s, "user-1");
+    let err = s.provider.complete(&session, &callback).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidCode);
+    assert_eq!(err.status(), Some(401));
+    assert_eq!(err.vendor_code(), Some("token_invalid"));
+
+    let started = s.start("user-2").await;
+    let callback_url = s.act(&started, UserAction::Approve).await;
+    s.sandbox.clock().advance(Duration::from_secs(301));
+    let err = s.connector.finish(callback_url.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidCode);
+    assert!(err.vendor_message().unwrap().contains("expired"), "{err}");
+}
+
+/// A pending session like the Connector's, for calling the provider directly.
+fn pending_for(s: &Setup, user: &str) -> utilconnect::PendingSession {
+    let request = TokenRequest::new(
+        user,
+        Url::parse(CALLBACK).unwrap(),
+        utilconnect::State::generate().unwrap(),
+    )
+    .unwrap();
+    let token = utilconnect::ConnectToken::new(
+        "pelm",
+        "unused".into(),
+        s.sandbox.clock().now() + Duration::from_secs(60),
+        &request,
+    );
+    utilconnect::PendingSession::new(&token, user, s.sandbox.clock().now())
+}
+
+#[tokio::test]
+async fn every_documented_error_is_mapped() {
+    let s = setup().await;
+    let cases = [
+        (
+            400,
+            r#"{"error_code":"parameter_invalid","message":"Unknown utility"}"#,
+            ErrorKind::InvalidInput,
+        ),
+        (
+            400,
+            r#"{"error_code":"parameter_missing","message":"user_id is required"}"#,
+            ErrorKind::InvalidInput,
+        ),
+        (
+            401,
+            r#"{"error_code":"credentials_invalid","message":"Invalid credentials"}"#,
+            ErrorKind::Unauthorized,
+        ),
+        (
+            402,
+            r#"{"error_code":"quota_reached","message":"Quota reached"}"#,
+            ErrorKind::QuotaExceeded,
+        ),
+        (
+            403,
+            r#"{"error_code":"permission_denied","message":"Not allowed"}"#,
+            ErrorKind::Forbidden,
+        ),
+        (
+            500,
+            r#"{"error_code":"internal_error","message":"Oops"}"#,
+            ErrorKind::Upstream,
+        ),
+        (501, "<html>not json</html>", ErrorKind::Upstream),
+        (418, r#"{"something":"else"}"#, ErrorKind::Unexpected),
+    ];
+    for (status, body, kind) in cases {
+        s.sandbox.faults().inject(
+            "POST",
+            "/auth/connect-token",
+            FaultAction::status(status, body),
+            1,
+        );
+        let err = s.connector.start("u", CALLBACK).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{status} {body}: {err}");
+        assert_eq!(err.status(), Some(status));
+        assert_eq!(err.provider(), Some("pelm"));
+        assert_eq!(err.is_temporary(), kind == ErrorKind::Upstream, "{err}");
+        if body.starts_with("{\"error_code") {
+            assert!(err.vendor_code().is_some(), "{err}");
+            assert!(err.vendor_message().is_some(), "{err}");
+        }
+        if status == 501 {
+            assert_eq!(err.body_excerpt(), Some("<html>not json</html>"));
+        }
+    }
+
+    // The real emulator refuses a wrong secret the documented way.
+    let mut table: serde_json::Value = serde_json::json!({
+        "client_id": "sandbox-client-id",
+        "client_secret": "wrong",
+        "api_base_url": s.sandbox.base_url().as_str(),
+        "connect_base_url": s.sandbox.connect_base_url().as_str(),
+    });
+    let provider =
+        PelmProvider::from_config(&ProviderConfig::from_json("pelm", table.take())).unwrap();
+    let err = Connector::new(Arc::new(provider))
+        .start("u", CALLBACK)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    assert_eq!(err.vendor_code(), Some("credentials_invalid"));
+}
+
+#[tokio::test]
+async fn data_unavailable_on_exchange_is_pending_and_the_flow_can_be_resumed() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+    s.sandbox.faults().inject(
+        "POST",
+        "/auth/token",
+        FaultAction::status(
+            500,
+            r#"{"error_code":"data_unavailable","message":"Data is loading"}"#,
+        ),
+        1,
+    );
+    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Pending);
+    assert!(err.is_temporary());
+    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    assert_eq!(connection.user_id(), "user-1");
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_is_retried_then_succeeds() {
+    let s = setup().await;
+    s.sandbox.faults().inject(
+        "POST",
+        "/auth/connect-token",
+        FaultAction::status_with_retry_after(
+            429,
+            r#"{"error_code":"rate_limited","message":"Slow down"}"#,
+            "1",
+        ),
+        1,
+    );
+    s.start("u").await;
+    let faults: Vec<_> = s
+        .sandbox
+        .requests()
+        .to_path("/auth/connect-token")
+        .into_iter()
+        .map(|r| r.fault)
+        .collect();
+    assert_eq!(faults, [Some("status 429".to_owned()), None]);
+
+    // When every attempt is limited, the error carries the vendor's wait.
+    s.sandbox.faults().inject(
+        "POST",
+        "/auth/connect-token",
+        FaultAction::status_with_retry_after(429, "{}", "0"),
+        10,
+    );
+    let err = s.connector.start("u", CALLBACK).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert_eq!(err.retry_after(), Some(Duration::ZERO));
+    assert!(err.is_temporary());
+}
+
+#[tokio::test]
+async fn dropped_connection_on_create_token_is_retried() {
+    let s = setup().await;
+    s.sandbox.faults().inject(
+        "POST",
+        "/auth/connect-token",
+        FaultAction::DropConnection,
+        1,
+    );
+    let started = s.start("user-1").await;
+    assert!(
+        started
+            .connect_url
+            .expose()
+            .as_str()
+            .contains("connect_token=ct_")
+    );
+    assert_eq!(s.sandbox.requests().to_path("/auth/connect-token").len(), 2);
+}
+
+#[tokio::test]
+async fn exchange_is_not_retried_after_a_timeout_that_reached_the_server() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+    // Longer than the sandbox config's 2 s request timeout; the emulator still processes it.
+    s.sandbox.faults().inject(
+        "POST",
+        "/auth/token",
+        FaultAction::Delay(Duration::from_secs(3)),
+        1,
+    );
+    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(
+        s.sandbox.requests().to_path("/auth/token").len(),
+        1,
+        "not resent"
+    );
+
+    // The timed-out request did burn the code at the vendor: a blind resend would have
+    // failed too. Finishing again (the session was kept, a timeout is temporary) says so.
+    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidCode);
+}
+
+#[tokio::test]
+async fn sandbox_accepts_the_documented_variants() {
+    let s = setup().await;
+    let http = reqwest::Client::new();
+    let base = s.sandbox.base_url();
+    let options = s.sandbox.options();
+
+    // The guide's prose path and its curl's multipart body.
+    let boundary = "XBOUNDARYX";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"user_id\"\r\n\r\nmultipart-user\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"utility_id\"\r\n\r\n1\r\n--{boundary}--\r\n"
+    );
+    let response = http
+        .post(base.join("/auth/connect_token").unwrap())
+        .header("Pelm-Client-Id", &options.client_id)
+        .header("Pelm-Secret", &options.client_secret)
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let json: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(json["expires_in"], 1800);
+
+    // An exchange with another grant_type is refused; missing headers are 401.
+    let response = http
+        .post(base.join("/auth/token").unwrap())
+        .header("Pelm-Client-Id", &options.client_id)
+        .header("Pelm-Secret", &options.client_secret)
+        .form(&[("code", "x"), ("grant_type", "authorization_code")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let response = http
+        .post(base.join("/auth/token").unwrap())
+        .form(&[("code", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+}
+
+#[tokio::test]
+async fn secrets_never_appear_in_debug_errors_logs_or_snapshots() {
+    let (logs, _guard) = LogCapture::install();
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    let replay = s.connector.finish(callback.as_str()).await.unwrap_err();
+    let config: utilconnect_pelm::PelmConfig = s.sandbox.provider_config().extract().unwrap();
+    s.sandbox
+        .faults()
+        .inject("POST", "/auth/token", FaultAction::MalformedBody, 1);
+    let started2 = s.start("user-2").await;
+    let callback2 = s.act(&started2, UserAction::Approve).await;
+    let decode = s.connector.finish(callback2.as_str()).await.unwrap_err();
+    assert_eq!(decode.kind(), ErrorKind::Decode);
+
+    let shown = [
+        format!("{:?}", s.provider),
+        format!("{config:?}"),
+        format!("{:?} {}", started, started.connect_url),
+        format!("{connection:?}"),
+        format!("{replay:?} {replay}"),
+        format!("{decode:?} {decode}"),
+        format!("{:?}", s.connector),
+        serde_json::to_string(&s.sandbox.requests().all()).unwrap(),
+        logs.text(),
+    ]
+    .join("\n");
+    let secrets = s.sandbox.known_secrets();
+    assert!(
+        secrets.len() >= 8,
+        "client secret, tokens, codes, access and refresh tokens"
+    );
+    for secret in secrets {
+        assert!(
+            !shown.contains(&secret),
+            "secret {secret} leaked into:\n{shown}"
+        );
+    }
+    assert!(
+        logs.text().contains("utilconnect.http"),
+        "the flow was logged"
+    );
+}
