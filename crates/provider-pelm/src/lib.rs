@@ -1,4 +1,4 @@
-//! Pelm provider for [utilconnect](utilconnect): Pelm's redirect Connect flow.
+//! Pelm provider for [`utilconnect`]: Pelm's redirect Connect flow.
 //!
 //! ```no_run
 //! use utilconnect::{Config, Connector};
