@@ -43,6 +43,8 @@ pub enum ErrorKind {
     StateMismatch,
     /// The user cancelled or denied the connection on the vendor's page.
     Cancelled,
+    /// The user removed an existing link on the vendor's page (e.g. Flatpeak's Disconnect).
+    Disconnected,
     /// The connect token or pending session has expired.
     ExpiredToken,
     /// The authorization code or callback token is unknown, already used, or does not match.
@@ -81,6 +83,7 @@ impl ErrorKind {
             Self::ResponseTooLarge => "response too large",
             Self::StateMismatch => "state mismatch",
             Self::Cancelled => "cancelled by user",
+            Self::Disconnected => "disconnected by user",
             Self::ExpiredToken => "expired",
             Self::InvalidCode => "invalid code",
             Self::Pending => "pending",
@@ -390,6 +393,7 @@ mod tests {
             ErrorKind::ResponseTooLarge,
             ErrorKind::StateMismatch,
             ErrorKind::Cancelled,
+            ErrorKind::Disconnected,
             ErrorKind::ExpiredToken,
             ErrorKind::InvalidCode,
             ErrorKind::Unsupported,

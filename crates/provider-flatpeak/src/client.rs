@@ -1,0 +1,300 @@
+//! [`FlatpeakProvider`]: Flatpeak's Connect flow behind [`ConnectProvider`].
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use utilconnect::http::{HttpClient, Idempotency, Response};
+use utilconnect::{
+    Callback, Capability, Clock, ConnectProvider, ConnectToken, Connection, DataStatus, Digest,
+    Error, ErrorKind, Mode, Operation, PendingSession, ProviderConfig, ProviderInfo, Result,
+    SystemClock, TokenRequest, Url,
+};
+
+use crate::bearer::BearerCache;
+use crate::config::FlatpeakConfig;
+use crate::errors::map_error;
+use crate::options::TokenOptions;
+use crate::wire::{CreateTokenBody, CreateTokenResponse, LoginResponse, SessionResponse};
+
+const INFO: ProviderInfo = ProviderInfo {
+    name: crate::NAME,
+    description: "Flatpeak Connect: tariff connection on Flatpeak's hosted web app",
+    capabilities: &[
+        Capability::DataPending,
+        Capability::UserCancel,
+        Capability::CredentialRetry,
+        Capability::Disconnect,
+    ],
+};
+
+/// The callback parameter Flatpeak adds: the connect token.
+pub const CALLBACK_TOKEN_PARAM: &str = "fp_cot";
+
+/// Flatpeak's Connect flow.
+///
+/// ```
+/// let table = utilconnect::ProviderConfig::from_json("flatpeak", serde_json::json!({
+///     "account_id": "acc_1", "api_key": "sk_test_1",
+/// }));
+/// let provider = utilconnect_flatpeak::FlatpeakProvider::from_config(&table)?;
+/// use utilconnect::ConnectProvider;
+/// assert_eq!(provider.info().name, "flatpeak");
+/// # Ok::<(), utilconnect::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct FlatpeakProvider {
+    config: FlatpeakConfig,
+    http: HttpClient,
+    bearer: BearerCache,
+    clock: Arc<dyn Clock>,
+}
+
+impl FlatpeakProvider {
+    /// Builds the provider from its configuration.
+    pub fn new(config: FlatpeakConfig) -> Result<Self> {
+        let http = HttpClient::new(crate::NAME, config.http.clone())?;
+        Ok(Self {
+            config,
+            http,
+            bearer: BearerCache::default(),
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// Builds the provider from its `[providers.flatpeak]` table.
+    pub fn from_config(table: &ProviderConfig) -> Result<Self> {
+        Self::new(table.extract()?)
+    }
+
+    /// Uses `clock` for the bearer's expiry (tests move a [`ManualClock`](utilconnect::ManualClock)).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub(crate) fn build(table: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
+        Ok(Arc::new(Self::from_config(table)?))
+    }
+
+    async fn login(&self) -> Result<(SecretString, Duration)> {
+        let url = self.config.api_base_url.join("/login");
+        let response = self
+            .http
+            .send(Operation::Authenticate, Idempotency::Idempotent, |client| {
+                client
+                    .get(url.clone())
+                    .basic_auth(&self.config.account_id, Some(self.config.api_key.expose_secret()))
+                    .header("Flatpeak-Version", &self.config.api_version)
+            })
+            .await?;
+        if !response.status().is_success() {
+            return Err(map_error(&response, Operation::Authenticate));
+        }
+        let body: LoginResponse = response.json(crate::NAME, Operation::Authenticate)?;
+        tracing::debug!(expires_in = body.expires_in, "logged in to Flatpeak");
+        Ok((body.bearer_token, Duration::from_secs(body.expires_in)))
+    }
+
+    async fn bearer(&self, operation: Operation) -> Result<SecretString> {
+        self.bearer
+            .get(self.clock.now(), self.config.bearer_refresh_margin, || self.login())
+            .await
+            .map_err(|e| e.with_operation(operation))
+    }
+
+    /// Sends a bearer-authenticated request; a 401/403 on a cached bearer forces one
+    /// re-login and one retry.
+    async fn send_authorized(
+        &self,
+        operation: Operation,
+        idempotency: Idempotency,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Response> {
+        let mut bearer = self.bearer(operation).await?;
+        for attempt in 0..2 {
+            let token = bearer.expose_secret().to_owned();
+            let response = self
+                .http
+                .send(operation, idempotency, |client| {
+                    build(client)
+                        .bearer_auth(&token)
+                        .header("Flatpeak-Version", &self.config.api_version)
+                })
+                .await?;
+            let refused = matches!(response.status().as_u16(), 401 | 403);
+            if response.status().is_success() || !refused || attempt == 1 {
+                return if response.status().is_success() {
+                    Ok(response)
+                } else {
+                    Err(map_error(&response, operation))
+                };
+            }
+            tracing::debug!("Flatpeak refused the cached bearer; logging in again");
+            self.bearer.invalidate(&bearer).await;
+            bearer = self.bearer(operation).await?;
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    fn callback_with_state(&self, request: &TokenRequest) -> Result<Url> {
+        let mut url = request.callback_url().clone();
+        let reserved = url
+            .query_pairs()
+            .any(|(k, _)| k == "state" || k == CALLBACK_TOKEN_PARAM);
+        if reserved {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                Operation::CreateToken,
+                "`callback_url` must not carry its own `state` or `fp_cot` parameter",
+            )
+            .with_provider(crate::NAME));
+        }
+        url.query_pairs_mut()
+            .append_pair("state", request.state().as_str());
+        Ok(url)
+    }
+}
+
+#[async_trait]
+impl ConnectProvider for FlatpeakProvider {
+    fn info(&self) -> ProviderInfo {
+        INFO
+    }
+
+    async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
+        let mut options = TokenOptions::from_options(request.options())?;
+        options.tariff_direction = options.tariff_direction.or(self.config.tariff_direction);
+        options.tariff_type = options.tariff_type.or(self.config.tariff_type);
+        let callback_url = self.callback_with_state(request)?;
+        let body = CreateTokenBody {
+            connect_url: self.config.connect_web_url.url().as_str(),
+            callback_url: callback_url.as_str(),
+            options: &options,
+        };
+        let json = serde_json::to_vec(&body).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                Operation::CreateToken,
+                format!("could not encode the token request: {e}"),
+            )
+            .with_provider(crate::NAME)
+        })?;
+        let url = self.config.api_base_url.join("/connect/token");
+        // A second token is harmless, so transient failures are retried.
+        let response = self
+            .send_authorized(Operation::CreateToken, Idempotency::Idempotent, |client| {
+                client
+                    .post(url.clone())
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(json.clone())
+            })
+            .await?;
+        let created: CreateTokenResponse = response.json(crate::NAME, Operation::CreateToken)?;
+        let expires_at = SystemTime::now() + Duration::from_secs(created.expires_in);
+        let mut token = ConnectToken::new(crate::NAME, created.connect_token, expires_at, request)
+            .with_callback_url(callback_url);
+        if let Some(live) = created.live_mode {
+            token = token.with_data("live_mode", live);
+        }
+        Ok(token)
+    }
+
+    fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
+        let mut url = self.config.connect_web_url.url().clone();
+        url.query_pairs_mut()
+            .append_pair(CALLBACK_TOKEN_PARAM, token.secret().expose_secret());
+        Ok(url)
+    }
+
+    async fn complete(&self, session: &PendingSession, callback: &Callback) -> Result<Connection> {
+        let invalid = |message: &str| {
+            Error::new(ErrorKind::InvalidCode, Operation::Complete, message).with_provider(crate::NAME)
+        };
+        let token = callback
+            .param(CALLBACK_TOKEN_PARAM)
+            .ok_or_else(|| invalid("the callback carries no `fp_cot`"))?;
+        // Constant-time, and before any request: a forged callback costs Flatpeak nothing.
+        if !session.token_digest.matches(&Digest::of_secret(token)) {
+            return Err(invalid(
+                "the callback's `fp_cot` is not the token issued for this flow",
+            ));
+        }
+        let url = self.config.api_base_url.join(&self.config.retrieve_path);
+        let response = self
+            .send_authorized(Operation::Complete, Idempotency::Idempotent, |client| {
+                client
+                    .get(url.clone())
+                    .query(&[("connect_token", token.expose_secret())])
+            })
+            .await?;
+        let retrieved: SessionResponse = response.json(crate::NAME, Operation::Complete)?;
+        connection_from(session, retrieved)
+    }
+}
+
+/// Turns a retrieved session into the flow's outcome.
+fn connection_from(session: &PendingSession, retrieved: SessionResponse) -> Result<Connection> {
+    let outcome = |kind, message: &str, action: &str| {
+        Error::new(kind, Operation::Complete, message)
+            .with_provider(crate::NAME)
+            .with_vendor_code(action.to_owned())
+    };
+    match retrieved.complete_action.as_deref() {
+        Some("CLOSE") => {
+            return Err(outcome(
+                ErrorKind::Cancelled,
+                "the user closed Flatpeak Connect without connecting a tariff",
+                "CLOSE",
+            ));
+        }
+        Some("DISCONNECT") => {
+            return Err(outcome(
+                ErrorKind::Disconnected,
+                "the user disconnected the tariff in Flatpeak Connect",
+                "DISCONNECT",
+            ));
+        }
+        Some("SAVE") => {}
+        None | Some("") if retrieved.location_id.is_some() => {}
+        None | Some("") => {
+            return Err(outcome(
+                ErrorKind::Cancelled,
+                "the Connect session ended without a connected location",
+                "",
+            ));
+        }
+        Some(other) => {
+            return Err(Error::new(
+                ErrorKind::Unexpected,
+                Operation::Complete,
+                format!("Flatpeak reported an unknown complete_action `{other}`"),
+            )
+            .with_provider(crate::NAME));
+        }
+    }
+    let ready = retrieved
+        .tariff_available
+        .or(retrieved.is_tariff_processed)
+        .unwrap_or(false);
+    let mode = match retrieved.live_mode {
+        Some(true) => Mode::Live,
+        Some(false) => Mode::Test,
+        None => Mode::Unknown,
+    };
+    let mut connection = Connection::new(crate::NAME, session.user_id.clone())
+        .with_data_status(if ready { DataStatus::Ready } else { DataStatus::Pending })
+        .with_mode(mode);
+    for (name, id) in [
+        ("customer_id", retrieved.customer_id),
+        ("customer_reference_id", retrieved.customer_reference_id),
+        ("location_id", retrieved.location_id),
+        ("location_reference_id", retrieved.location_reference_id),
+    ] {
+        if let Some(id) = id.filter(|id| !id.is_empty()) {
+            connection = connection.with_vendor_id(name, id);
+        }
+    }
+    Ok(connection)
+}

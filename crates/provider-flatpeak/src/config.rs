@@ -1,0 +1,155 @@
+//! The `[providers.flatpeak]` configuration table.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use utilconnect::http::HttpConfig;
+use utilconnect::{BaseUrl, ConfigKey};
+
+use crate::options::{TariffDirection, TariffType};
+
+/// Flatpeak's API host.
+pub const DEFAULT_API_BASE_URL: &str = "https://api.flatpeak.com";
+/// Flatpeak's hosted Connect web app.
+pub const DEFAULT_CONNECT_WEB_URL: &str = "https://connect-web.flatpeak.com";
+/// The API version we target, sent as `Flatpeak-Version`.
+pub const DEFAULT_API_VERSION: &str = "2025-09-14.anode";
+/// Path of the call that retrieves a finished Connect session (an assumption for anode; the
+/// previous version used `/connect/tariff/token`).
+pub const DEFAULT_RETRIEVE_PATH: &str = "/connect/token";
+
+/// The keys of `[providers.flatpeak]`, for listings.
+pub const CONFIG_KEYS: &[ConfigKey] = &[
+    ConfigKey::required("account_id", "Flatpeak account id (acc_…), the Basic auth username"),
+    ConfigKey::secret("api_key", "Flatpeak API key (sk_test_… or sk_live_…)"),
+    ConfigKey::optional("api_base_url", "API base URL (default https://api.flatpeak.com)"),
+    ConfigKey::optional(
+        "connect_web_url",
+        "hosted Connect web app (default https://connect-web.flatpeak.com)",
+    ),
+    ConfigKey::optional("api_version", "Flatpeak-Version header (default 2025-09-14.anode)"),
+    ConfigKey::optional("tariff_direction", "default IMPORT, EXPORT or LOCAL"),
+    ConfigKey::optional("tariff_type", "default COMMODITY or NON_COMMODITY"),
+    ConfigKey::optional("retrieve_path", "session retrieve path (default /connect/token)"),
+    ConfigKey::optional(
+        "bearer_refresh_margin",
+        "renew the bearer this long before it expires (default 60s)",
+    ),
+    ConfigKey::optional("http", "timeouts, retries and body cap (see HttpConfig)"),
+];
+
+/// Flatpeak's configuration.
+///
+/// ```
+/// let table = utilconnect::ProviderConfig::from_toml_str("flatpeak", r#"
+///     account_id = "acc_123"
+///     api_key = "sk_test_abc"
+///     tariff_direction = "EXPORT"
+/// "#);
+/// let config: utilconnect_flatpeak::FlatpeakConfig = table.extract()?;
+/// assert_eq!(config.api_version, "2025-09-14.anode");
+/// # Ok::<(), utilconnect::Error>(())
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlatpeakConfig {
+    /// Basic auth username for `/login`.
+    pub account_id: String,
+    /// Basic auth password for `/login`.
+    pub api_key: SecretString,
+    /// API base URL.
+    #[serde(default = "default_api_base_url")]
+    pub api_base_url: BaseUrl,
+    /// The hosted Connect web app (also sent as the token's `connect_url`).
+    #[serde(default = "default_connect_web_url")]
+    pub connect_web_url: BaseUrl,
+    /// Sent as `Flatpeak-Version` on every call.
+    #[serde(default = "default_api_version")]
+    pub api_version: String,
+    /// Default `tariff_direction` for new tokens.
+    #[serde(default)]
+    pub tariff_direction: Option<TariffDirection>,
+    /// Default `tariff_type` for new tokens.
+    #[serde(default)]
+    pub tariff_type: Option<TariffType>,
+    /// Path of the session retrieve call.
+    #[serde(default = "default_retrieve_path")]
+    pub retrieve_path: String,
+    /// How long before its expiry the cached bearer is renewed.
+    #[serde(default = "default_margin", with = "humantime_serde")]
+    pub bearer_refresh_margin: Duration,
+    /// HTTP policy.
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+fn constant_url(url: &str) -> BaseUrl {
+    BaseUrl::parse(url).unwrap_or_else(|e| unreachable!("constant URL {url} is valid: {e}"))
+}
+
+fn default_api_base_url() -> BaseUrl {
+    constant_url(DEFAULT_API_BASE_URL)
+}
+
+fn default_connect_web_url() -> BaseUrl {
+    constant_url(DEFAULT_CONNECT_WEB_URL)
+}
+
+fn default_api_version() -> String {
+    DEFAULT_API_VERSION.to_owned()
+}
+
+fn default_retrieve_path() -> String {
+    DEFAULT_RETRIEVE_PATH.to_owned()
+}
+
+fn default_margin() -> Duration {
+    Duration::from_secs(60)
+}
+
+#[cfg(test)]
+mod tests {
+    use utilconnect::{ErrorKind, ProviderConfig};
+
+    use super::*;
+
+    fn table(extra: serde_json::Value) -> ProviderConfig {
+        let mut json = serde_json::json!({"account_id": "acc_1", "api_key": "sk_test_hidden"});
+        if let (Some(base), Some(extra)) = (json.as_object_mut(), extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        ProviderConfig::from_json("flatpeak", json)
+    }
+
+    #[test]
+    fn defaults_follow_the_vendor_docs() {
+        let config: FlatpeakConfig = table(serde_json::json!({})).extract().unwrap();
+        assert_eq!(config.api_base_url.url().as_str(), "https://api.flatpeak.com/");
+        assert_eq!(config.connect_web_url.url().as_str(), "https://connect-web.flatpeak.com/");
+        assert_eq!(config.api_version, "2025-09-14.anode");
+        assert_eq!(config.retrieve_path, "/connect/token");
+        assert_eq!(config.bearer_refresh_margin, Duration::from_secs(60));
+        assert!(!format!("{config:?}").contains("sk_test_hidden"));
+    }
+
+    #[test]
+    fn bad_enum_and_unknown_key_are_named() {
+        let err = table(serde_json::json!({"tariff_direction": "SIDEWAYS"}))
+            .extract::<FlatpeakConfig>()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.to_string().contains("tariff_direction"), "{err}");
+        assert!(err.to_string().contains("IMPORT"), "{err}");
+
+        let err = table(serde_json::json!({"apikey": "x"}))
+            .extract::<FlatpeakConfig>()
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown key `apikey`"), "{err}");
+
+        let err = table(serde_json::json!({"bearer_refresh_margin": "soon"}))
+            .extract::<FlatpeakConfig>()
+            .unwrap_err();
+        assert!(err.to_string().contains("bearer_refresh_margin"), "{err}");
+    }
+}
