@@ -22,23 +22,29 @@ const SECRET_KEY_PARTS: &[&str] = &[
     "password",
     "passwd",
     "key",
-    "code",
     "authorization",
     "cookie",
     "fp_cot",
     "credential",
 ];
 
+/// Key names (lower case, matched exactly) that hold secrets without saying so: OAuth-style
+/// authorization codes. (`country_code`, `post_code`, `error_code` are not secrets.)
+const SECRET_KEYS: &[&str] = &["code", "auth_code", "authorization_code"];
+
 /// Whether a field, header or parameter name looks like it holds a secret.
 ///
 /// ```
 /// assert!(utilconnect::redact::is_secret_key("access_token"));
 /// assert!(utilconnect::redact::is_secret_key("Pelm-Secret"));
+/// assert!(utilconnect::redact::is_secret_key("code"));
+/// assert!(!utilconnect::redact::is_secret_key("post_code"));
 /// assert!(!utilconnect::redact::is_secret_key("user_id"));
 /// ```
 pub fn is_secret_key(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    SECRET_KEY_PARTS.iter().any(|part| lower.contains(part))
+    SECRET_KEYS.contains(&lower.as_str())
+        || SECRET_KEY_PARTS.iter().any(|part| lower.contains(part))
 }
 
 /// `"name": "value"` and `"name": 123` pairs in JSON-looking text.

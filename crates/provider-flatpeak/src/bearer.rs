@@ -23,7 +23,12 @@ pub(crate) struct BearerCache {
 impl BearerCache {
     /// The cached bearer if it is still good at `now`, else the result of `login` (which
     /// returns the bearer and its lifetime), cached until `margin` before it expires.
-    pub async fn get<F, Fut>(&self, now: SystemTime, margin: Duration, login: F) -> Result<SecretString>
+    pub async fn get<F, Fut>(
+        &self,
+        now: SystemTime,
+        margin: Duration,
+        login: F,
+    ) -> Result<SecretString>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(SecretString, Duration)>>,
@@ -96,18 +101,56 @@ mod tests {
     async fn renews_before_expiry_and_after_invalidation() {
         let cache = BearerCache::default();
         let t0 = SystemTime::UNIX_EPOCH;
-        let login = |v: &'static str| move || async move { Ok((SecretString::from(v), Duration::from_secs(3600))) };
+        let login = |v: &'static str| {
+            move || async move { Ok((SecretString::from(v), Duration::from_secs(3600))) }
+        };
         let margin = Duration::from_secs(60);
-        assert_eq!(cache.get(t0, margin, login("b1")).await.unwrap().expose_secret(), "b1");
+        assert_eq!(
+            cache
+                .get(t0, margin, login("b1"))
+                .await
+                .unwrap()
+                .expose_secret(),
+            "b1"
+        );
         let before = t0 + Duration::from_secs(3539);
-        assert_eq!(cache.get(before, margin, login("b2")).await.unwrap().expose_secret(), "b1");
+        assert_eq!(
+            cache
+                .get(before, margin, login("b2"))
+                .await
+                .unwrap()
+                .expose_secret(),
+            "b1"
+        );
         let within_margin = t0 + Duration::from_secs(3540);
-        assert_eq!(cache.get(within_margin, margin, login("b2")).await.unwrap().expose_secret(), "b2");
+        assert_eq!(
+            cache
+                .get(within_margin, margin, login("b2"))
+                .await
+                .unwrap()
+                .expose_secret(),
+            "b2"
+        );
 
         cache.invalidate(&SecretString::from("b1")).await;
-        assert_eq!(cache.get(within_margin, margin, login("b3")).await.unwrap().expose_secret(), "b2", "stale refusal keeps the newer bearer");
+        assert_eq!(
+            cache
+                .get(within_margin, margin, login("b3"))
+                .await
+                .unwrap()
+                .expose_secret(),
+            "b2",
+            "stale refusal keeps the newer bearer"
+        );
         cache.invalidate(&SecretString::from("b2")).await;
-        assert_eq!(cache.get(within_margin, margin, login("b3")).await.unwrap().expose_secret(), "b3");
+        assert_eq!(
+            cache
+                .get(within_margin, margin, login("b3"))
+                .await
+                .unwrap()
+                .expose_secret(),
+            "b3"
+        );
     }
 
     #[tokio::test]
@@ -122,7 +165,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), utilconnect::ErrorKind::Config);
         let ok = cache
-            .get(now, Duration::ZERO, || async { Ok((SecretString::from("b"), Duration::from_secs(10))) })
+            .get(now, Duration::ZERO, || async {
+                Ok((SecretString::from("b"), Duration::from_secs(10)))
+            })
             .await
             .unwrap();
         assert_eq!(ok.expose_secret(), "b");

@@ -85,7 +85,10 @@ impl FlatpeakProvider {
             .send(Operation::Authenticate, Idempotency::Idempotent, |client| {
                 client
                     .get(url.clone())
-                    .basic_auth(&self.config.account_id, Some(self.config.api_key.expose_secret()))
+                    .basic_auth(
+                        &self.config.account_id,
+                        Some(self.config.api_key.expose_secret()),
+                    )
                     .header("Flatpeak-Version", &self.config.api_version)
             })
             .await?;
@@ -99,7 +102,9 @@ impl FlatpeakProvider {
 
     async fn bearer(&self, operation: Operation) -> Result<SecretString> {
         self.bearer
-            .get(self.clock.now(), self.config.bearer_refresh_margin, || self.login())
+            .get(self.clock.now(), self.config.bearer_refresh_margin, || {
+                self.login()
+            })
             .await
             .map_err(|e| e.with_operation(operation))
     }
@@ -210,7 +215,8 @@ impl ConnectProvider for FlatpeakProvider {
 
     async fn complete(&self, session: &PendingSession, callback: &Callback) -> Result<Connection> {
         let invalid = |message: &str| {
-            Error::new(ErrorKind::InvalidCode, Operation::Complete, message).with_provider(crate::NAME)
+            Error::new(ErrorKind::InvalidCode, Operation::Complete, message)
+                .with_provider(crate::NAME)
         };
         let token = callback
             .param(CALLBACK_TOKEN_PARAM)
@@ -284,7 +290,11 @@ fn connection_from(session: &PendingSession, retrieved: SessionResponse) -> Resu
         None => Mode::Unknown,
     };
     let mut connection = Connection::new(crate::NAME, session.user_id.clone())
-        .with_data_status(if ready { DataStatus::Ready } else { DataStatus::Pending })
+        .with_data_status(if ready {
+            DataStatus::Ready
+        } else {
+            DataStatus::Pending
+        })
         .with_mode(mode);
     for (name, id) in [
         ("customer_id", retrieved.customer_id),

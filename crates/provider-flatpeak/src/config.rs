@@ -21,17 +21,29 @@ pub const DEFAULT_RETRIEVE_PATH: &str = "/connect/token";
 
 /// The keys of `[providers.flatpeak]`, for listings.
 pub const CONFIG_KEYS: &[ConfigKey] = &[
-    ConfigKey::required("account_id", "Flatpeak account id (acc_…), the Basic auth username"),
+    ConfigKey::required(
+        "account_id",
+        "Flatpeak account id (acc_…), the Basic auth username",
+    ),
     ConfigKey::secret("api_key", "Flatpeak API key (sk_test_… or sk_live_…)"),
-    ConfigKey::optional("api_base_url", "API base URL (default https://api.flatpeak.com)"),
+    ConfigKey::optional(
+        "api_base_url",
+        "API base URL (default https://api.flatpeak.com)",
+    ),
     ConfigKey::optional(
         "connect_web_url",
         "hosted Connect web app (default https://connect-web.flatpeak.com)",
     ),
-    ConfigKey::optional("api_version", "Flatpeak-Version header (default 2025-09-14.anode)"),
+    ConfigKey::optional(
+        "api_version",
+        "Flatpeak-Version header (default 2025-09-14.anode)",
+    ),
     ConfigKey::optional("tariff_direction", "default IMPORT, EXPORT or LOCAL"),
     ConfigKey::optional("tariff_type", "default COMMODITY or NON_COMMODITY"),
-    ConfigKey::optional("retrieve_path", "session retrieve path (default /connect/token)"),
+    ConfigKey::optional(
+        "retrieve_path",
+        "session retrieve path (default /connect/token)",
+    ),
     ConfigKey::optional(
         "bearer_refresh_margin",
         "renew the bearer this long before it expires (default 60s)",
@@ -125,8 +137,14 @@ mod tests {
     #[test]
     fn defaults_follow_the_vendor_docs() {
         let config: FlatpeakConfig = table(serde_json::json!({})).extract().unwrap();
-        assert_eq!(config.api_base_url.url().as_str(), "https://api.flatpeak.com/");
-        assert_eq!(config.connect_web_url.url().as_str(), "https://connect-web.flatpeak.com/");
+        assert_eq!(
+            config.api_base_url.url().as_str(),
+            "https://api.flatpeak.com/"
+        );
+        assert_eq!(
+            config.connect_web_url.url().as_str(),
+            "https://connect-web.flatpeak.com/"
+        );
         assert_eq!(config.api_version, "2025-09-14.anode");
         assert_eq!(config.retrieve_path, "/connect/token");
         assert_eq!(config.bearer_refresh_margin, Duration::from_secs(60));

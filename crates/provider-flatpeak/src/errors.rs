@@ -50,8 +50,13 @@ pub(crate) fn map_error(response: &Response, operation: Operation) -> Error {
             ErrorKind::Cancelled,
             "no tariff was connected in this Connect session",
         ),
-        (422, Some("account_disabled")) => (ErrorKind::Forbidden, "the Flatpeak account is disabled"),
-        (422, Some(_)) => (ErrorKind::InvalidInput, "Flatpeak could not process the request"),
+        (422, Some("account_disabled")) => {
+            (ErrorKind::Forbidden, "the Flatpeak account is disabled")
+        }
+        (422, Some(_)) => (
+            ErrorKind::InvalidInput,
+            "Flatpeak could not process the request",
+        ),
         (429, _) => (ErrorKind::RateLimited, "Flatpeak is rate limiting requests"),
         (500..=599, _) => (ErrorKind::Upstream, "Flatpeak answered with a server error"),
         _ => (

@@ -182,7 +182,9 @@ impl TokenOptions {
             ("tariff_id", &self.tariff_id),
         ] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
-                return Err(invalid(format!("Flatpeak option `{name}` must not be empty")));
+                return Err(invalid(format!(
+                    "Flatpeak option `{name}` must not be empty"
+                )));
             }
         }
         Ok(())
@@ -233,12 +235,30 @@ mod tests {
     #[test]
     fn bad_values_name_the_field() {
         for (json, expected) in [
-            (serde_json::json!({"tariff_direction": "UP"}), "`tariff_direction`"),
-            (serde_json::json!({"postal_address": {"zip": "1"}}), "`postal_address`"),
-            (serde_json::json!({"callback_url": "x"}), "unknown field `callback_url`"),
-            (serde_json::json!({"postal_address": {"country_code": "gbr"}}), "country_code"),
-            (serde_json::json!({"location_id": " "}), "`location_id` must not be empty"),
-            (serde_json::json!({"actions": {"disconnect_tariff": "yes"}}), "`actions.disconnect_tariff`"),
+            (
+                serde_json::json!({"tariff_direction": "UP"}),
+                "`tariff_direction`",
+            ),
+            (
+                serde_json::json!({"postal_address": {"zip": "1"}}),
+                "`postal_address.zip`",
+            ),
+            (
+                serde_json::json!({"callback_url": "x"}),
+                "unknown field `callback_url`",
+            ),
+            (
+                serde_json::json!({"postal_address": {"country_code": "gbr"}}),
+                "country_code",
+            ),
+            (
+                serde_json::json!({"location_id": " "}),
+                "`location_id` must not be empty",
+            ),
+            (
+                serde_json::json!({"actions": {"disconnect_tariff": "yes"}}),
+                "`actions.disconnect_tariff`",
+            ),
         ] {
             let err = parse(json).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidInput);

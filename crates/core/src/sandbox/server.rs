@@ -91,6 +91,8 @@ impl SandboxServer {
             .map_err(|e| Error::new(ErrorKind::Network, Operation::Configure, e.to_string()))?;
         let base_url = Url::parse(&format!("http://{addr}/"))
             .map_err(|e| Error::config(format!("bad sandbox address: {e}")))?;
+        // The port changes from run to run; snapshots show `[sandbox]` instead.
+        log.name_value(base_url.as_str().trim_end_matches('/'), "sandbox");
         let task = tokio::spawn(accept_loop(listener, router, faults.clone(), log.clone()));
         Ok(Self {
             addr,

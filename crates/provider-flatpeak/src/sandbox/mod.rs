@@ -1,1 +1,234 @@
-//! placeholder
+//! An in-process Flatpeak emulator (feature `sandbox`).
+//!
+//! It serves, on `127.0.0.1`, `/login` (Basic auth, expiring bearers), `POST /connect/token`
+//! (the schema's validation and error body; `cot_` tokens valid 86400 s, one session each),
+//! the retrieve call (422 while "processing" after Save, then the session once), and the hosted
+//! Connect web app as plain HTML forms, on an injectable clock.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use utilconnect::Connector;
+//! use utilconnect::sandbox::{Sandbox, UserAction};
+//! use utilconnect_flatpeak::sandbox::FlatpeakSandbox;
+//!
+//! let sandbox = FlatpeakSandbox::start().await?;
+//! let provider = utilconnect_flatpeak::FlatpeakProvider::from_config(&sandbox.provider_config())?;
+//! let connector = Connector::new(std::sync::Arc::new(provider));
+//!
+//! let started = connector.start("user-1", "https://app.example/callback").await?;
+//! let callback = sandbox.act(started.connect_url.expose(), UserAction::Approve).await?;
+//! let connection = connector.finish(callback.as_str()).await?;
+//! assert!(connection.vendor_id("location_id").unwrap().starts_with("loc_"));
+//! # Ok::<(), utilconnect::Error>(())
+//! # }).unwrap();
+//! ```
+
+mod api;
+mod emulator;
+mod pages;
+
+use std::net::SocketAddr;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::routing::{get, post};
+use utilconnect::sandbox::{
+    Browser, Faults, Page, RequestLog, Sandbox, SandboxDescriptor, SandboxServer, UserAction,
+};
+use utilconnect::{Error, ErrorKind, ManualClock, Operation, ProviderConfig, Result, Url};
+
+pub use emulator::SandboxOptions;
+use emulator::{Emulator, PROVIDER_PASSWORD, PROVIDER_USERNAME};
+
+/// A running Flatpeak emulator. Dropping it stops the server.
+#[derive(Debug)]
+pub struct FlatpeakSandbox {
+    server: SandboxServer,
+    emulator: Emulator,
+}
+
+impl FlatpeakSandbox {
+    /// Starts an emulator with default options on a free loopback port.
+    pub async fn start() -> Result<Self> {
+        Self::start_with(SandboxOptions::default(), None).await
+    }
+
+    /// Starts an emulator with `options`, on `addr` if given (for a person clicking through).
+    pub async fn start_with(options: SandboxOptions, addr: Option<SocketAddr>) -> Result<Self> {
+        let log = RequestLog::default();
+        let faults = Faults::default();
+        let emulator = Emulator::new(options, ManualClock::new(), log.clone());
+        let router = Router::new()
+            .route("/login", get(api::login))
+            .route("/connect/token", post(api::create_token).get(api::retrieve))
+            .route("/connect-web", get(pages::open))
+            .route("/connect-web/", get(pages::open))
+            .route("/connect-web/address", post(pages::address))
+            .route("/connect-web/provider", post(pages::provider))
+            .route("/connect-web/summary", post(pages::summary))
+            .route(
+                "/provider-login/",
+                get(pages::provider_login_page).post(pages::provider_login),
+            )
+            .with_state(emulator.clone());
+        let server = match addr {
+            Some(addr) => SandboxServer::start_on(addr, router, faults, log).await?,
+            None => SandboxServer::start(router, faults, log).await?,
+        };
+        Ok(Self { server, emulator })
+    }
+
+    /// The hosted Connect web app's URL.
+    pub fn connect_web_url(&self) -> Url {
+        self.server
+            .base_url()
+            .join("/connect-web/")
+            .unwrap_or_else(|_| self.server.base_url().clone())
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &SandboxOptions {
+        &self.emulator.options
+    }
+
+    async fn click_through(
+        &self,
+        browser: &Browser,
+        first: Page,
+        action: UserAction,
+    ) -> Result<Url> {
+        let mut page = first;
+        let close = action == UserAction::Cancel;
+        let mut typed_wrong_password = false;
+        // Address, provider, provider login (twice at most), summary.
+        for _ in 0..6 {
+            if let Some(url) = page.left_to() {
+                return Ok(url.clone());
+            }
+            page = if let Some(form) = page.form("address") {
+                let form = if close {
+                    form.set("action", "close")
+                } else {
+                    form.set("address_line1", "1-3 Strand")
+                        .set("post_code", "WC2N 5EH")
+                        .set("country_code", "GB")
+                        .set("action", "continue")
+                };
+                browser.submit(&form).await?
+            } else if let Some(form) = page.form("provider") {
+                let form = if close {
+                    form.set("action", "close")
+                } else {
+                    form.set("provider", "octopus").set("action", "continue")
+                };
+                browser.submit(&form).await?
+            } else if let Some(form) = page.form("provider-login") {
+                let wrong_first =
+                    action == UserAction::WrongCredentialsThenApprove && !typed_wrong_password;
+                let password = if wrong_first {
+                    "wrong-password"
+                } else {
+                    PROVIDER_PASSWORD
+                };
+                let next = browser
+                    .submit(
+                        &form
+                            .set("username", PROVIDER_USERNAME)
+                            .set("password", password)
+                            .set("action", "login"),
+                    )
+                    .await?;
+                if wrong_first {
+                    typed_wrong_password = true;
+                    if !next.contains("Incorrect email or password") {
+                        return Err(end_user_error(format!(
+                            "the provider login accepted a wrong password ({})",
+                            next.describe()
+                        )));
+                    }
+                }
+                next
+            } else if let Some(form) = page.form("summary") {
+                let choice = match action {
+                    UserAction::Disconnect => "disconnect",
+                    UserAction::Cancel => "close",
+                    _ => "save",
+                };
+                browser.submit(&form.set("action", choice)).await?
+            } else {
+                return Err(end_user_error(format!(
+                    "the hosted page showed no way on: {}",
+                    page.describe()
+                )));
+            };
+        }
+        Err(end_user_error("the hosted pages did not finish".into()))
+    }
+}
+
+fn end_user_error(message: String) -> Error {
+    Error::new(ErrorKind::InvalidInput, Operation::Complete, message).with_provider(crate::NAME)
+}
+
+#[async_trait]
+impl Sandbox for FlatpeakSandbox {
+    fn provider_name(&self) -> &'static str {
+        crate::NAME
+    }
+
+    fn base_url(&self) -> &Url {
+        self.server.base_url()
+    }
+
+    fn provider_config(&self) -> ProviderConfig {
+        ProviderConfig::from_json(
+            crate::NAME,
+            serde_json::json!({
+                "account_id": self.emulator.options.account_id,
+                "api_key": self.emulator.options.api_key,
+                "api_base_url": self.server.base_url().as_str(),
+                "connect_web_url": self.connect_web_url().as_str(),
+                // Short waits keep fault tests fast; the policy is the same.
+                "http": {
+                    "request_timeout": "2s",
+                    "total_deadline": "10s",
+                    "initial_backoff": "10ms",
+                    "max_backoff": "100ms",
+                },
+            }),
+        )
+    }
+
+    fn known_secrets(&self) -> Vec<String> {
+        let mut secrets = vec![self.emulator.options.api_key.clone()];
+        secrets.extend(self.emulator.issued());
+        secrets
+    }
+
+    fn clock(&self) -> &ManualClock {
+        &self.emulator.clock
+    }
+
+    fn faults(&self) -> &Faults {
+        self.server.faults()
+    }
+
+    fn requests(&self) -> &RequestLog {
+        self.server.requests()
+    }
+
+    async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url> {
+        let browser = Browser::new(self.server.base_url())?;
+        let first = browser.open(connect_url).await?;
+        self.click_through(&browser, first, action).await
+    }
+}
+
+fn start_boxed() -> utilconnect::sandbox::futures_boxed::BoxFuture<Result<Box<dyn Sandbox>>> {
+    Box::pin(async {
+        let sandbox = FlatpeakSandbox::start().await?;
+        Ok(Box::new(sandbox) as Box<dyn Sandbox>)
+    })
+}
+
+utilconnect::register_sandbox!(SandboxDescriptor::new(crate::NAME, start_boxed));

@@ -1,0 +1,427 @@
+//! The emulator's state and rules, apart from HTTP: bearers, connect tokens and the progress
+//! of each Connect session, on an injectable clock.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+use utilconnect::sandbox::RequestLog;
+use utilconnect::{Clock, ManualClock, State};
+
+/// Energy providers offered on the provider selection page: (id, name).
+pub(crate) const ENERGY_PROVIDERS: &[(&str, &str)] = &[
+    ("octopus", "Octopus Energy"),
+    ("british_gas", "British Gas"),
+    ("edf", "EDF Energy"),
+];
+
+/// The emulated energy provider's login (shown on its page).
+pub(crate) const PROVIDER_USERNAME: &str = "customer@example.com";
+/// The emulated energy provider's password.
+pub(crate) const PROVIDER_PASSWORD: &str = "password";
+
+/// Tunables of one emulator.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// The account id `/login` accepts.
+    pub account_id: String,
+    /// The API key `/login` accepts (a test-mode key).
+    pub api_key: String,
+    /// Bearer lifetime (Flatpeak: 3600 s).
+    pub bearer_ttl: Duration,
+    /// Connect token lifetime (Flatpeak: 86400 s).
+    pub token_ttl: Duration,
+    /// After Save, the retrieve call answers 422 "processing" for this long.
+    pub processing_delay: Duration,
+    /// After processing, `tariff_available` stays false for this long.
+    pub tariff_delay: Duration,
+    /// Send `expires_in` as a string, as some of Flatpeak's examples do.
+    pub expires_in_as_string: bool,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        Self {
+            account_id: "acc_sandbox0000000000000000".into(),
+            api_key: "sk_test_sandbox_api_key_0000".into(),
+            bearer_ttl: Duration::from_secs(3600),
+            token_ttl: Duration::from_secs(86_400),
+            processing_delay: Duration::ZERO,
+            tariff_delay: Duration::ZERO,
+            expires_in_as_string: false,
+        }
+    }
+}
+
+/// How a session ended on the summary page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Finish {
+    Save,
+    Close,
+    Disconnect,
+}
+
+impl Finish {
+    fn action(self) -> &'static str {
+        match self {
+            Self::Save => "SAVE",
+            Self::Close => "CLOSE",
+            Self::Disconnect => "DISCONNECT",
+        }
+    }
+}
+
+/// Where a user is in the hosted pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Step {
+    Address,
+    Provider,
+    ProviderLogin,
+    Summary,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    /// The token request, as sent (validated).
+    pub request: Value,
+    pub expires_at: SystemTime,
+    pub has_address: bool,
+    pub energy_provider: Option<String>,
+    pub logged_in: bool,
+    pub finished: Option<(Finish, SystemTime)>,
+    pub claimed: bool,
+    pub customer_id: String,
+    pub location_id: String,
+}
+
+impl Session {
+    pub fn step(&self) -> Step {
+        if !self.has_address {
+            Step::Address
+        } else if self.energy_provider.is_none() {
+            Step::Provider
+        } else if !self.logged_in {
+            Step::ProviderLogin
+        } else {
+            Step::Summary
+        }
+    }
+
+    pub fn text(&self, field: &str) -> Option<&str> {
+        self.request.get(field).and_then(Value::as_str)
+    }
+}
+
+/// Why a page or retrieve could not go on.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    Unknown,
+    Expired,
+    Finished,
+    Claimed,
+}
+
+impl Refusal {
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::Unknown => "This Connect link is not valid.",
+            Self::Expired => "This Connect link has expired. Please start again from the app.",
+            Self::Finished => "This Connect session is already complete.",
+            Self::Claimed => "This Connect session has already been claimed.",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Records {
+    bearers: HashMap<String, SystemTime>,
+    sessions: HashMap<String, Session>,
+    issued: Vec<String>,
+    counters: HashMap<&'static str, usize>,
+}
+
+/// The emulator; clones share state.
+#[derive(Debug, Clone)]
+pub(crate) struct Emulator {
+    pub options: Arc<SandboxOptions>,
+    pub clock: ManualClock,
+    pub log: RequestLog,
+    records: Arc<Mutex<Records>>,
+}
+
+impl Emulator {
+    pub fn new(options: SandboxOptions, clock: ManualClock, log: RequestLog) -> Self {
+        log.name_value(options.api_key.clone(), "api_key");
+        Self {
+            options: Arc::new(options),
+            clock,
+            log,
+            records: Arc::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Records> {
+        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn next(records: &mut Records, label: &'static str) -> usize {
+        let n = records.counters.entry(label).or_default();
+        *n += 1;
+        *n
+    }
+
+    /// A fresh random secret with a prefix, named in the request log as `label#n`.
+    fn issue_secret(&self, records: &mut Records, prefix: &str, label: &'static str) -> String {
+        let random = State::generate()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|_| format!("{:?}", self.clock.now()));
+        let value = format!("{prefix}{random}");
+        let n = Self::next(records, label);
+        self.log.name_value(value.clone(), &format!("{label}#{n}"));
+        records.issued.push(value.clone());
+        value
+    }
+
+    /// A fresh id in Flatpeak's shape (`loc_` + 24 hex), named in the log as `label#n`.
+    fn issue_id(&self, records: &mut Records, prefix: &str, label: &'static str) -> String {
+        let n = Self::next(records, label);
+        let value = format!("{prefix}{:024x}", 0x65e0_0000_u64 + n as u64);
+        self.log.name_value(value.clone(), &format!("{label}#{n}"));
+        value
+    }
+
+    pub fn credentials_match(&self, account_id: &str, api_key: &str) -> bool {
+        account_id == self.options.account_id && api_key == self.options.api_key
+    }
+
+    pub fn login(&self) -> (String, Duration) {
+        let mut records = self.lock();
+        let bearer = self.issue_secret(&mut records, "eyJ", "bearer");
+        records
+            .bearers
+            .insert(bearer.clone(), self.clock.now() + self.options.bearer_ttl);
+        (bearer, self.options.bearer_ttl)
+    }
+
+    pub fn bearer_valid(&self, bearer: &str) -> bool {
+        self.lock()
+            .bearers
+            .get(bearer)
+            .is_some_and(|expiry| self.clock.now() < *expiry)
+    }
+
+    pub fn create_session(&self, request: Value) -> (String, Duration) {
+        let mut records = self.lock();
+        let token = self.issue_secret(&mut records, "cot_", "connect_token");
+        // Flatpeak keeps the callback's query; name our state inside it for snapshots.
+        if let Some(state) = request
+            .get("callback_url")
+            .and_then(Value::as_str)
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| {
+                u.query_pairs()
+                    .find(|(k, _)| k == "state")
+                    .map(|(_, v)| v.into_owned())
+            })
+        {
+            let n = Self::next(&mut records, "state");
+            self.log.name_value(state, &format!("state#{n}"));
+        }
+        let customer_id = match request.get("customer_id").and_then(Value::as_str) {
+            Some(id) => id.to_owned(),
+            None => self.issue_id(&mut records, "cus_", "customer_id"),
+        };
+        let location_id = match request.get("location_id").and_then(Value::as_str) {
+            Some(id) => id.to_owned(),
+            None => self.issue_id(&mut records, "loc_", "location_id"),
+        };
+        let has_address = request.get("postal_address").is_some();
+        records.sessions.insert(
+            token.clone(),
+            Session {
+                request,
+                expires_at: self.clock.now() + self.options.token_ttl,
+                has_address,
+                energy_provider: None,
+                logged_in: false,
+                finished: None,
+                claimed: false,
+                customer_id,
+                location_id,
+            },
+        );
+        (token, self.options.token_ttl)
+    }
+
+    /// The open session for `token`, for the hosted pages.
+    pub fn open_session(&self, token: &str) -> Result<Session, Refusal> {
+        let records = self.lock();
+        let session = records.sessions.get(token).ok_or(Refusal::Unknown)?;
+        if self.clock.now() >= session.expires_at {
+            Err(Refusal::Expired)
+        } else if session.finished.is_some() {
+            Err(Refusal::Finished)
+        } else {
+            Ok(session.clone())
+        }
+    }
+
+    /// Changes an open session.
+    pub fn update(
+        &self,
+        token: &str,
+        change: impl FnOnce(&mut Session),
+    ) -> Result<Session, Refusal> {
+        self.open_session(token)?;
+        let mut records = self.lock();
+        let session = records.sessions.get_mut(token).ok_or(Refusal::Unknown)?;
+        change(session);
+        Ok(session.clone())
+    }
+
+    /// Ends an open session with `how`.
+    pub fn finish(&self, token: &str, how: Finish) -> Result<Session, Refusal> {
+        let now = self.clock.now();
+        self.update(token, |session| session.finished = Some((how, now)))
+    }
+
+    /// The retrieve call: the session object, or `Err(None)` while processing (422), or the
+    /// refusal (404).
+    pub fn retrieve(&self, token: &str) -> Result<Value, Option<Refusal>> {
+        let now = self.clock.now();
+        let mut records = self.lock();
+        let session = records
+            .sessions
+            .get_mut(token)
+            .ok_or(Some(Refusal::Unknown))?;
+        if session.claimed {
+            return Err(Some(Refusal::Claimed));
+        }
+        if now >= session.expires_at {
+            return Err(Some(Refusal::Expired));
+        }
+        let mut object = json!({
+            "id": token,
+            "object": "connect_token",
+            "live_mode": false,
+            "customer_id": session.customer_id,
+            "time_created": "2026-01-01T00:00:00Z",
+            "time_expiry": "2026-01-02T00:00:00Z",
+        });
+        for reference in ["customer_reference_id", "location_reference_id"] {
+            if let Some(value) = session.text(reference) {
+                object[reference] = json!(value);
+            }
+        }
+        match session.finished {
+            None => {
+                object["tariff_available"] = json!(false);
+            }
+            Some((Finish::Save, saved_at)) => {
+                let processed_at = saved_at + self.options.processing_delay;
+                if now < processed_at {
+                    return Err(None);
+                }
+                object["complete_action"] = json!("SAVE");
+                object["location_id"] = json!(session.location_id);
+                object["tariff_available"] = json!(now >= processed_at + self.options.tariff_delay);
+                session.claimed = true;
+            }
+            Some((how, _)) => {
+                object["complete_action"] = json!(how.action());
+                if how == Finish::Disconnect {
+                    object["location_id"] = json!(session.location_id);
+                }
+                object["tariff_available"] = json!(false);
+                session.claimed = true;
+            }
+        }
+        Ok(object)
+    }
+
+    /// Every secret issued so far (bearers, connect tokens).
+    pub fn issued(&self) -> Vec<String> {
+        self.lock().issued.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn emulator(options: SandboxOptions) -> Emulator {
+        Emulator::new(options, ManualClock::new(), RequestLog::default())
+    }
+
+    fn request() -> Value {
+        json!({"connect_url": "http://x/", "callback_url": "http://app/cb?state=s1"})
+    }
+
+    #[test]
+    fn bearers_expire() {
+        let emulator = emulator(SandboxOptions::default());
+        let (bearer, _) = emulator.login();
+        assert!(emulator.bearer_valid(&bearer));
+        emulator.clock.advance(Duration::from_secs(3600));
+        assert!(!emulator.bearer_valid(&bearer));
+        assert!(!emulator.bearer_valid("eyJforged"));
+    }
+
+    #[test]
+    fn steps_follow_the_session() {
+        let emulator = emulator(SandboxOptions::default());
+        let (token, _) = emulator.create_session(request());
+        assert_eq!(emulator.open_session(&token).unwrap().step(), Step::Address);
+        let (with_address, _) = emulator.create_session(json!({
+            "connect_url": "http://x/", "callback_url": "http://app/cb",
+            "postal_address": {"country_code": "GB"},
+        }));
+        assert_eq!(
+            emulator.open_session(&with_address).unwrap().step(),
+            Step::Provider
+        );
+        let session = emulator
+            .update(&with_address, |s| s.energy_provider = Some("edf".into()))
+            .unwrap();
+        assert_eq!(session.step(), Step::ProviderLogin);
+        let session = emulator
+            .update(&with_address, |s| s.logged_in = true)
+            .unwrap();
+        assert_eq!(session.step(), Step::Summary);
+    }
+
+    #[test]
+    fn save_is_processing_then_pending_then_ready_and_claimed_once() {
+        let emulator = emulator(SandboxOptions {
+            processing_delay: Duration::from_secs(10),
+            tariff_delay: Duration::from_secs(20),
+            ..SandboxOptions::default()
+        });
+        let (token, _) = emulator.create_session(request());
+        emulator.finish(&token, Finish::Save).unwrap();
+        assert_eq!(emulator.retrieve(&token), Err(None));
+        emulator.clock.advance(Duration::from_secs(10));
+        let object = emulator.retrieve(&token).unwrap();
+        assert_eq!(object["complete_action"], "SAVE");
+        assert_eq!(object["tariff_available"], false);
+        assert_eq!(emulator.retrieve(&token), Err(Some(Refusal::Claimed)));
+        assert_eq!(
+            emulator.open_session(&token).unwrap_err(),
+            Refusal::Finished
+        );
+    }
+
+    #[test]
+    fn tokens_expire() {
+        let emulator = emulator(SandboxOptions::default());
+        let (token, _) = emulator.create_session(request());
+        emulator.clock.advance(Duration::from_secs(86_400));
+        assert_eq!(emulator.open_session(&token).unwrap_err(), Refusal::Expired);
+        assert_eq!(emulator.retrieve(&token), Err(Some(Refusal::Expired)));
+        assert_eq!(
+            emulator.retrieve("cot_unknown"),
+            Err(Some(Refusal::Unknown))
+        );
+    }
+}

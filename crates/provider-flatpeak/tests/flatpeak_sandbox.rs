@@ -1,0 +1,636 @@
+//! The Flatpeak provider against its sandbox: the whole flow and its other endings, data
+//! readiness, the bearer cache, the callback check, every documented error, and secrets kept
+//! out of everything people can see.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use utilconnect::sandbox::{Browser, FaultAction, LogCapture, Page, Sandbox, UserAction};
+use utilconnect::{Connector, DataStatus, ErrorKind, Mode, ProviderConfig, Started, Url};
+use utilconnect_flatpeak::FlatpeakProvider;
+use utilconnect_flatpeak::sandbox::{FlatpeakSandbox, SandboxOptions};
+
+const CALLBACK: &str = "https://app.example/flatpeak/callback?tenant=a%26b";
+
+struct Setup {
+    sandbox: FlatpeakSandbox,
+    provider: Arc<FlatpeakProvider>,
+    connector: Connector,
+}
+
+async fn setup_with(options: SandboxOptions) -> Setup {
+    let sandbox = FlatpeakSandbox::start_with(options, None).await.unwrap();
+    let provider = Arc::new(FlatpeakProvider::from_config(&sandbox.provider_config()).unwrap());
+    let connector = Connector::builder(provider.clone())
+        .clock(Arc::new(sandbox.clock().clone()))
+        .build();
+    Setup {
+        sandbox,
+        provider,
+        connector,
+    }
+}
+
+async fn setup() -> Setup {
+    setup_with(SandboxOptions::default()).await
+}
+
+impl Setup {
+    async fn start(&self, user: &str) -> Started {
+        self.connector.start(user, CALLBACK).await.unwrap()
+    }
+
+    async fn act(&self, started: &Started, action: UserAction) -> Url {
+        self.sandbox
+            .act(started.connect_url.expose(), action)
+            .await
+            .unwrap()
+    }
+
+    fn count(&self, method: &str, path: &str) -> usize {
+        self.sandbox
+            .requests()
+            .all()
+            .iter()
+            .filter(|r| r.method == method && r.path == path)
+            .count()
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.sandbox
+            .requests()
+            .all()
+            .into_iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+}
+
+fn query(url: &Url) -> HashMap<String, String> {
+    url.query_pairs().into_owned().collect()
+}
+
+#[tokio::test]
+async fn full_flow_links_customer_and_location_and_matches_the_wire_snapshot() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+
+    assert_eq!(connection.provider(), "flatpeak");
+    assert_eq!(connection.user_id(), "user-1");
+    assert_eq!(connection.data_status(), DataStatus::Ready);
+    assert_eq!(connection.mode(), Mode::Test);
+    assert!(
+        connection
+            .vendor_id("customer_id")
+            .unwrap()
+            .starts_with("cus_")
+    );
+    assert!(
+        connection
+            .vendor_id("location_id")
+            .unwrap()
+            .starts_with("loc_")
+    );
+    assert!(
+        connection.credentials().is_none(),
+        "Flatpeak issues no user token"
+    );
+
+    assert_eq!(
+        s.paths(),
+        [
+            "GET /login",
+            "POST /connect/token",
+            "GET /connect-web/",
+            "POST /connect-web/address",
+            "POST /connect-web/provider",
+            "GET /provider-login/",
+            "POST /provider-login/",
+            "GET /connect-web/",
+            "POST /connect-web/summary",
+            "GET /connect/token",
+        ]
+    );
+    insta::assert_json_snapshot!("full_flow_wire", s.sandbox.requests().all());
+}
+
+#[tokio::test]
+async fn callback_carries_state_app_query_and_fp_cot() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let url = started.connect_url.expose();
+    assert_eq!(url.path(), "/connect-web/");
+    assert_eq!(query(url).keys().collect::<Vec<_>>(), ["fp_cot"]);
+
+    let sent = &s.sandbox.requests().to_path("/connect/token")[0];
+    assert_eq!(sent.headers["flatpeak-version"], "2025-09-14.anode");
+    let sent_callback = Url::parse(sent.body["callback_url"].as_str().unwrap()).unwrap();
+    assert_eq!(query(&sent_callback)["tenant"], "a&b");
+
+    let callback = s.act(&started, UserAction::Approve).await;
+    let params = query(&callback);
+    assert_eq!(params["tenant"], "a&b");
+    assert_eq!(params["state"], started.state.as_str());
+    assert!(params["fp_cot"].starts_with("cot_"));
+}
+
+#[tokio::test]
+async fn a_token_with_an_address_skips_the_address_page() {
+    let s = setup().await;
+    let options = serde_json::json!({
+        "postal_address": {"address_line1": "1-3 Strand", "post_code": "WC2N 5EH", "country_code": "GB"},
+        "postal_address_type": "RESIDENTIAL",
+        "customer_reference_id": "CUS-1",
+    });
+    let started = s
+        .connector
+        .start_with("user-1", CALLBACK, options.as_object().unwrap().clone())
+        .await
+        .unwrap();
+    let callback = s.act(&started, UserAction::Approve).await;
+    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    assert_eq!(s.count("POST", "/connect-web/address"), 0);
+    assert_eq!(connection.vendor_id("customer_reference_id"), Some("CUS-1"));
+}
+
+#[tokio::test]
+async fn close_without_saving_is_cancelled() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Cancel).await;
+    assert!(
+        query(&callback).contains_key("fp_cot"),
+        "Flatpeak returns on exit too"
+    );
+    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    assert_eq!(err.vendor_code(), Some("CLOSE"));
+}
+
+#[tokio::test]
+async fn disconnect_is_its_own_outcome() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Disconnect).await;
+    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Disconnected);
+    assert!(!err.is_temporary());
+}
+
+#[tokio::test]
+async fn wrong_provider_password_then_the_right_one_connects() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s
+        .act(&started, UserAction::WrongCredentialsThenApprove)
+        .await;
+    s.connector.finish(callback.as_str()).await.unwrap();
+    assert_eq!(s.count("POST", "/provider-login/"), 2);
+}
+
+#[tokio::test]
+async fn data_is_pending_while_processing_then_ready() {
+    let s = setup_with(SandboxOptions {
+        processing_delay: Duration::from_secs(60),
+        tariff_delay: Duration::from_secs(60),
+        ..SandboxOptions::default()
+    })
+    .await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+
+    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Pending);
+    assert_eq!(err.status(), Some(422));
+    assert!(err.is_temporary());
+
+    s.sandbox.clock().advance(Duration::from_secs(60));
+    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    assert_eq!(
+        connection.data_status(),
+        DataStatus::Pending,
+        "linked, rates not yet available"
+    );
+
+    let started = s.start("user-2").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+    s.sandbox.clock().advance(Duration::from_secs(120));
+    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    assert_eq!(connection.data_status(), DataStatus::Ready);
+}
+
+#[tokio::test]
+async fn an_expired_bearer_forces_one_relogin_and_one_retry() {
+    let s = setup().await;
+    s.start("user-1").await;
+    // The emulator's clock moves, the provider's (system) clock does not: the cached bearer
+    // looks fresh to the provider and Flatpeak refuses it.
+    s.sandbox.clock().advance(Duration::from_secs(3601));
+    s.start("user-2").await;
+    assert_eq!(s.count("GET", "/login"), 2);
+    let statuses: Vec<_> = s
+        .sandbox
+        .requests()
+        .to_path("/connect/token")
+        .into_iter()
+        .map(|r| r.method)
+        .collect();
+    assert_eq!(
+        statuses,
+        ["POST", "POST", "POST"],
+        "one refused, one retried"
+    );
+}
+
+#[tokio::test]
+async fn the_bearer_is_renewed_before_it_expires() {
+    let sandbox = FlatpeakSandbox::start().await.unwrap();
+    let provider = FlatpeakProvider::from_config(&sandbox.provider_config())
+        .unwrap()
+        .with_clock(Arc::new(sandbox.clock().clone()));
+    let connector = Connector::new(Arc::new(provider));
+    connector.start("u", CALLBACK).await.unwrap();
+    sandbox.clock().advance(Duration::from_secs(3000));
+    connector.start("u", CALLBACK).await.unwrap();
+    assert_eq!(sandbox.requests().to_path("/login").len(), 1, "still fresh");
+    sandbox.clock().advance(Duration::from_secs(541)); // 59 s before expiry: inside the margin
+    connector.start("u", CALLBACK).await.unwrap();
+    assert_eq!(sandbox.requests().to_path("/login").len(), 2);
+    assert!(
+        sandbox
+            .requests()
+            .all()
+            .iter()
+            .all(|r| r.body.get("code") != Some(&"access_denied".into())),
+        "renewed before Flatpeak had to refuse it"
+    );
+    assert_eq!(
+        sandbox.requests().to_path("/connect/token").len(),
+        3,
+        "no retries needed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_calls_on_a_cold_provider_make_one_login() {
+    let s = setup().await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let connector = s.connector.clone();
+        tasks.spawn(async move { connector.start(&format!("user-{i}"), CALLBACK).await });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.unwrap().unwrap();
+    }
+    assert_eq!(s.count("GET", "/login"), 1);
+    assert_eq!(s.count("POST", "/connect/token"), 100);
+}
+
+#[tokio::test]
+async fn a_callback_with_another_token_is_rejected_without_any_request() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+    let mut forged = callback.clone();
+    let pairs: Vec<(String, String)> = callback
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == "fp_cot" {
+                (k, "cot_someone_elses".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    forged.query_pairs_mut().clear().extend_pairs(&pairs);
+    s.sandbox.requests().clear();
+
+    let err = s.connector.finish(forged.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidCode);
+    assert!(s.sandbox.requests().is_empty(), "{:?}", s.paths());
+
+    let missing: String = callback.as_str().replace("fp_cot=", "other=");
+    let started = s.start("user-2").await;
+    let _ = started;
+    let err = s.connector.finish(&missing).await.unwrap_err();
+    assert_eq!(
+        err.kind(),
+        ErrorKind::StateMismatch,
+        "the first callback's session is gone"
+    );
+}
+
+#[tokio::test]
+async fn options_the_schema_forbids_fail_before_any_request() {
+    let s = setup().await;
+    for (options, expected) in [
+        (
+            serde_json::json!({"location_id": "loc_1", "location_reference_id": "LOC-1"}),
+            "not both",
+        ),
+        (
+            serde_json::json!({"tariff_direction": "INBOUND"}),
+            "`tariff_direction`",
+        ),
+        (
+            serde_json::json!({"postal_address": {"country_code": "UK1"}}),
+            "country_code",
+        ),
+        (
+            serde_json::json!({"utility_slug": "pge"}),
+            "unknown field `utility_slug`",
+        ),
+    ] {
+        let err = s
+            .connector
+            .start_with("u", CALLBACK, options.as_object().unwrap().clone())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+    let err = s
+        .connector
+        .start("u", "https://app.example/cb?state=mine")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("`state`"), "{err}");
+    assert!(s.sandbox.requests().is_empty(), "{:?}", s.paths());
+}
+
+#[tokio::test]
+async fn expires_in_as_a_string_is_accepted() {
+    let s = setup_with(SandboxOptions {
+        expires_in_as_string: true,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let started = s.start("user-1").await;
+    let lifetime = started
+        .expires_at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap();
+    assert!(lifetime > Duration::from_secs(86_000), "{lifetime:?}");
+}
+
+#[tokio::test]
+async fn the_sandbox_validates_the_schema_with_the_documented_error_body() {
+    let s = setup().await;
+    let http = reqwest::Client::new();
+    let base = s.sandbox.base_url();
+    let options = s.sandbox.options();
+    let login = http
+        .get(base.join("/login").unwrap())
+        .basic_auth(&options.account_id, Some(&options.api_key))
+        .send()
+        .await
+        .unwrap();
+    let login: serde_json::Value = serde_json::from_slice(&login.bytes().await.unwrap()).unwrap();
+    let bearer = login["bearer_token"].as_str().unwrap();
+    let response = http
+        .post(base.join("/connect/token").unwrap())
+        .bearer_auth(bearer)
+        .header("Content-Type", "application/json")
+        .body(r#"{"callback_url":"https://app/cb","tariff_type":"GAS"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["object"], "error");
+    assert_eq!(body["type"], "invalid_request");
+    assert_eq!(body["code"], "parameter_missing");
+
+    let bad_login = http
+        .get(base.join("/login").unwrap())
+        .basic_auth(&options.account_id, Some("sk_test_wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_login.status(), 403);
+}
+
+#[tokio::test]
+async fn expired_token_shows_an_error_page_and_the_flow_is_refused() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    s.sandbox.clock().advance(Duration::from_secs(86_401));
+    let page = Browser::new(s.sandbox.base_url())
+        .unwrap()
+        .open(started.connect_url.expose())
+        .await
+        .unwrap();
+    assert!(matches!(page, Page::Html { status: 400, .. }), "{page:?}");
+    assert!(page.contains("expired"));
+    let callback = format!("{CALLBACK}&state={}&fp_cot=x", started.state.as_str());
+    let err = s.connector.finish(&callback).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ExpiredToken);
+}
+
+#[tokio::test]
+async fn every_documented_error_is_mapped() {
+    let s = setup().await;
+    s.start("warm-up").await; // cache a bearer so /login faults stay separate
+    let anode = |kind: &str, code: &str, message: &str| {
+        serde_json::json!({"object": "error", "type": kind, "code": code, "message": message,
+                           "live_mode": false, "time_created": "2026-01-01T00:00:00Z"})
+        .to_string()
+    };
+    let cases = [
+        (
+            400,
+            anode(
+                "invalid_request",
+                "parameter_invalid",
+                "tariff_type is invalid",
+            ),
+            1,
+            ErrorKind::InvalidInput,
+        ),
+        (
+            403,
+            anode("invalid_request", "access_denied", "Access denied"),
+            2,
+            ErrorKind::Forbidden,
+        ),
+        (
+            404,
+            r#"{"message":"Not Found"}"#.to_owned(),
+            1,
+            ErrorKind::NotFound,
+        ),
+        (
+            422,
+            anode(
+                "api_error",
+                "pending_connect",
+                "Connect is processing link to tariff source.",
+            ),
+            1,
+            ErrorKind::Pending,
+        ),
+        (
+            422,
+            anode("api_error", "no_tariff_connected", "No tariff"),
+            1,
+            ErrorKind::Cancelled,
+        ),
+        (
+            422,
+            anode("api_error", "account_disabled", "Disabled"),
+            1,
+            ErrorKind::Forbidden,
+        ),
+        (
+            422,
+            anode(
+                "api_error",
+                "country_code_missing",
+                "Country code is required",
+            ),
+            1,
+            ErrorKind::InvalidInput,
+        ),
+        (
+            500,
+            r#"{"message":"Internal Server Error"}"#.to_owned(),
+            1,
+            ErrorKind::Upstream,
+        ),
+        (
+            502,
+            "<html>bad gateway</html>".to_owned(),
+            10,
+            ErrorKind::Upstream,
+        ),
+    ];
+    for (status, body, times, kind) in cases {
+        s.sandbox.faults().inject(
+            "POST",
+            "/connect/token",
+            FaultAction::status(status, body.clone()),
+            times,
+        );
+        let err = s.connector.start("u", CALLBACK).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{status} {body}: {err}");
+        assert_eq!(err.status(), Some(status));
+        assert_eq!(err.provider(), Some("flatpeak"));
+        if body.contains("\"code\"") {
+            assert!(err.vendor_code().is_some(), "code kept: {err}");
+        }
+        if body.contains("\"message\"") {
+            assert!(err.vendor_message().is_some(), "message kept: {err}");
+        }
+        s.sandbox.faults().clear();
+    }
+
+    s.sandbox.faults().inject(
+        "POST",
+        "/connect/token",
+        FaultAction::status_with_retry_after(
+            429,
+            anode("rate_limit", "too_many_requests", "Too many requests."),
+            "0",
+        ),
+        10,
+    );
+    let err = s.connector.start("u", CALLBACK).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert_eq!(err.retry_after(), Some(Duration::ZERO));
+    assert_eq!(err.vendor_code(), Some("too_many_requests"));
+    s.sandbox.faults().clear();
+
+    // A wrong API key: /login answers the bare 403 body.
+    let mut table = serde_json::json!({
+        "account_id": s.sandbox.options().account_id,
+        "api_key": "sk_test_wrong",
+        "api_base_url": s.sandbox.base_url().as_str(),
+    });
+    let provider =
+        FlatpeakProvider::from_config(&ProviderConfig::from_json("flatpeak", table.take()))
+            .unwrap();
+    let err = Connector::new(Arc::new(provider))
+        .start("u", CALLBACK)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unauthorized);
+    assert_eq!(err.vendor_message(), Some("Bad credentials"));
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_is_retried_then_succeeds() {
+    let s = setup().await;
+    s.sandbox.faults().inject(
+        "POST",
+        "/connect/token",
+        FaultAction::status_with_retry_after(
+            429,
+            r#"{"object":"error","type":"rate_limit","code":"too_many_requests"}"#,
+            "1",
+        ),
+        1,
+    );
+    s.start("user-1").await;
+    let faults: Vec<_> = s
+        .sandbox
+        .requests()
+        .to_path("/connect/token")
+        .into_iter()
+        .map(|r| r.fault)
+        .collect();
+    assert_eq!(faults, [Some("status 429".to_owned()), None]);
+}
+
+#[tokio::test]
+async fn secrets_never_appear_in_debug_errors_logs_or_snapshots() {
+    let (logs, _guard) = LogCapture::install();
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    let replay = s.connector.finish(callback.as_str()).await.unwrap_err();
+    let config: utilconnect_flatpeak::FlatpeakConfig =
+        s.sandbox.provider_config().extract().unwrap();
+
+    let started2 = s.start("user-2").await;
+    let callback2 = s.act(&started2, UserAction::Approve).await;
+    s.sandbox
+        .faults()
+        .inject("GET", "/connect/token", FaultAction::MalformedBody, 1);
+    let decode = s.connector.finish(callback2.as_str()).await.unwrap_err();
+    assert_eq!(decode.kind(), ErrorKind::Decode);
+    s.sandbox.clock().advance(Duration::from_secs(3601)); // force a refused bearer and re-login
+    let started3 = s.start("user-3").await;
+
+    let shown = [
+        format!("{:?}", s.provider),
+        format!("{config:?}"),
+        format!("{started:?} {} {started3:?}", started.connect_url),
+        format!("{connection:?}"),
+        format!("{replay:?} {replay}"),
+        format!("{decode:?} {decode}"),
+        serde_json::to_string(&s.sandbox.requests().all()).unwrap(),
+        logs.text(),
+    ]
+    .join("\n");
+    let secrets = s.sandbox.known_secrets();
+    assert!(
+        secrets.len() >= 6,
+        "api key, two bearers, three connect tokens: {}",
+        secrets.len()
+    );
+    for secret in secrets {
+        assert!(
+            !shown.contains(&secret),
+            "secret {secret} leaked into:\n{shown}"
+        );
+    }
+    assert!(
+        logs.text().contains("operation=\"authenticate\""),
+        "the login was logged"
+    );
+}
