@@ -32,7 +32,7 @@ pub use server::SandboxServer;
 
 use crate::clock::ManualClock;
 use crate::config::ProviderConfig;
-use crate::error::Result;
+use crate::error::{Operation, Result};
 
 /// What the end user does on the vendor's hosted pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,12 +74,32 @@ pub trait Sandbox: Send + Sync + fmt::Debug {
     /// The recorded requests.
     fn requests(&self) -> &RequestLog;
 
+    /// The API route (method, path) behind `operation`, for injecting faults into it;
+    /// `None` when the vendor has no such call (e.g. Pelm has no `Authenticate`).
+    fn route(&self, operation: Operation) -> Option<Route>;
+
     /// Plays the end user: opens `connect_url`, does `action`, and returns the URL the
     /// browser was finally sent to (the app's callback). Fails with
     /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) for an action the vendor's
     /// pages do not offer, and with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
     /// when the pages show an error instead of redirecting (e.g. an expired token).
     async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url>;
+}
+
+/// An API route of an emulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Route {
+    /// `GET`, `POST`, …
+    pub method: &'static str,
+    /// The path, e.g. `/auth/token`.
+    pub path: &'static str,
+}
+
+impl Route {
+    /// A route.
+    pub const fn new(method: &'static str, path: &'static str) -> Self {
+        Self { method, path }
+    }
 }
 
 /// Starts one provider's emulator; what a provider crate registers for tools that run every

@@ -159,6 +159,12 @@ impl RequestLog {
         self.all().into_iter().filter(|r| r.path == path).collect()
     }
 
+    /// Replaces every named value in `text` with its label (for snapshots of results, e.g.
+    /// vendor ids in a `Connection`).
+    pub fn normalise_text(&self, text: &str) -> String {
+        replace_names(&self.lock().names, text)
+    }
+
     /// Every value named so far (issued tokens, codes, …), for tests that assert secrets
     /// appear nowhere.
     pub fn named_values(&self) -> Vec<String> {
@@ -355,6 +361,7 @@ mod tests {
         log.name_value("st-1", "state#1");
         assert_eq!(log.all()[0].query["state"], "[state#1]");
         assert_eq!(log.named_values(), ["st-1"]);
+        assert_eq!(log.normalise_text("state is st-1"), "state is [state#1]");
     }
 
     #[test]

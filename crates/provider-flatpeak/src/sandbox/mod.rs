@@ -33,7 +33,7 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::sandbox::{
-    Browser, Faults, Page, RequestLog, Sandbox, SandboxDescriptor, SandboxServer, UserAction,
+    Browser, Faults, Page, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer, UserAction,
 };
 use utilconnect::{Error, ErrorKind, ManualClock, Operation, ProviderConfig, Result, Url};
 
@@ -215,6 +215,15 @@ impl Sandbox for FlatpeakSandbox {
 
     fn requests(&self) -> &RequestLog {
         self.server.requests()
+    }
+
+    fn route(&self, operation: Operation) -> Option<Route> {
+        match operation {
+            Operation::Authenticate => Some(Route::new("GET", "/login")),
+            Operation::CreateToken => Some(Route::new("POST", "/connect/token")),
+            Operation::Complete => Some(Route::new("GET", "/connect/token")),
+            _ => None,
+        }
     }
 
     async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url> {

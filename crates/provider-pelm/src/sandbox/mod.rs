@@ -33,7 +33,7 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::sandbox::{
-    Browser, Faults, Page, RequestLog, Sandbox, SandboxDescriptor, SandboxServer, UserAction,
+    Browser, Faults, Page, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer, UserAction,
 };
 use utilconnect::{Error, ErrorKind, ManualClock, Operation, ProviderConfig, Result, Url};
 
@@ -202,6 +202,14 @@ impl Sandbox for PelmSandbox {
 
     fn requests(&self) -> &RequestLog {
         self.server.requests()
+    }
+
+    fn route(&self, operation: Operation) -> Option<Route> {
+        match operation {
+            Operation::CreateToken => Some(Route::new("POST", "/auth/connect-token")),
+            Operation::Complete => Some(Route::new("POST", "/auth/token")),
+            _ => None,
+        }
     }
 
     async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url> {

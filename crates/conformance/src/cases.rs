@@ -1,0 +1,391 @@
+//! The cases. Each is a `pub async fn` over a [`Harness`], so a crate outside this workspace
+//! can call them one by one too; [`Suite`](crate::Suite) runs them all.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+use utilconnect::sandbox::{FaultAction, LogCapture, UserAction};
+use utilconnect::{ErrorKind, Operation, ProviderConfig, State};
+
+use crate::harness::{CALLBACK, Harness};
+use crate::outcome::{CaseResult, Failure, check, expect_kind};
+
+/// The provider builds from its sandbox table, names unknown and missing keys, and its
+/// descriptor's name is the one it reports.
+pub async fn registry(h: &Harness) -> CaseResult {
+    let provider = h.build(None)?;
+    check(
+        provider.info().name == h.name(),
+        format!("descriptor `{}` built `{}`", h.name(), provider.info().name),
+    )?;
+    let unknown = h.descriptor().build(
+        &h.sandbox()
+            .provider_config()
+            .merged(json!({"definitely_not_a_key": 1})),
+    );
+    let unknown = expect_kind(unknown, ErrorKind::Config, "an unknown key")?;
+    check(
+        unknown.to_string().contains("`definitely_not_a_key`"),
+        format!("the error does not name the key: {unknown}"),
+    )?;
+    let empty = h
+        .descriptor()
+        .build(&ProviderConfig::from_json(h.name(), json!({})));
+    let missing = expect_kind(empty, ErrorKind::Config, "an empty table")?;
+    check(
+        missing.to_string().contains("missing key"),
+        format!("the error does not name the missing key: {missing}"),
+    )?;
+    let required: Vec<&str> = h
+        .descriptor()
+        .config_keys()
+        .iter()
+        .filter(|k| k.required)
+        .map(|k| k.name)
+        .collect();
+    Ok(Some(json!({
+        "required_keys": required,
+        "unknown_key_error": unknown.to_string(),
+    })))
+}
+
+/// start → the end user approves → finish gives a connection for the right user.
+pub async fn happy_path(h: &Harness) -> CaseResult {
+    let connector = h.connector(None)?;
+    let connection = h.connect(&connector, "conformance-user").await?;
+    check(
+        connection.provider() == h.name(),
+        "connection names another provider",
+    )?;
+    Ok(Some(json!({
+        "connection": h.connection_snapshot(&connection),
+        "requests": h.requests_snapshot(),
+    })))
+}
+
+/// The connect URL is well formed, points at the vendor, carries the token, hides it in
+/// `Display`, and a callback URL with its own query survives the round trip.
+pub async fn connect_url(h: &Harness) -> CaseResult {
+    let connector = h.connector(None)?;
+    let started = h.start_flow(&connector, "url-user").await?;
+    let url = started.connect_url.expose();
+    check(
+        matches!(url.scheme(), "http" | "https") && url.host() == h.sandbox().base_url().host(),
+        format!(
+            "connect URL {} does not point at the vendor's pages",
+            started.connect_url
+        ),
+    )?;
+    let secrets = h.sandbox().known_secrets();
+    check(
+        secrets.iter().any(|s| url.as_str().contains(s.as_str())),
+        "the connect URL carries no token the vendor issued",
+    )?;
+    let shown = started.connect_url.to_string();
+    check(
+        !secrets.iter().any(|s| shown.contains(s.as_str())),
+        format!("Display shows a secret: {shown}"),
+    )?;
+    let callback = h.act(&started, UserAction::Approve).await?;
+    let query: BTreeMap<String, String> = callback.query_pairs().into_owned().collect();
+    check(
+        query.get("tenant").map(String::as_str) == Some("a&b")
+            && query.get("lang").map(String::as_str) == Some("en"),
+        format!("the app's own callback query was lost: {query:?}"),
+    )?;
+    let shown = h.sandbox().requests().normalise_text(&shown);
+    Ok(Some(
+        json!({ "connect_url": shown, "callback_params": query.keys().collect::<Vec<_>>() }),
+    ))
+}
+
+/// A wrong or missing state fails before any vendor request; a replayed callback fails.
+pub async fn state(h: &Harness) -> CaseResult {
+    let connector = h.connector(None)?;
+    let started = h.start_flow(&connector, "state-user").await?;
+    let callback = h.act(&started, UserAction::Approve).await?;
+    let before = h.request_count();
+
+    let replace_state = |value: Option<&str>| {
+        let mut url = callback.clone();
+        let pairs: Vec<(String, String)> = callback
+            .query_pairs()
+            .into_owned()
+            .filter(|(k, _)| k != "state")
+            .collect();
+        let mut query = url.query_pairs_mut();
+        query.clear().extend_pairs(&pairs);
+        if let Some(value) = value {
+            query.append_pair("state", value);
+        }
+        drop(query);
+        url
+    };
+    let forged = State::generate().map_err(Failure::from)?;
+    let wrong = connector
+        .finish(replace_state(Some(forged.as_str())).as_str())
+        .await;
+    expect_kind(
+        wrong,
+        ErrorKind::StateMismatch,
+        "a callback with another flow's state",
+    )?;
+    let missing = connector.finish(replace_state(None).as_str()).await;
+    expect_kind(
+        missing,
+        ErrorKind::StateMismatch,
+        "a callback without state",
+    )?;
+    check(
+        h.request_count() == before,
+        "a forged callback reached the vendor",
+    )?;
+
+    connector
+        .finish(callback.as_str())
+        .await
+        .map_err(Failure::from)?;
+    let replay = connector.finish(callback.as_str()).await;
+    expect_kind(replay, ErrorKind::StateMismatch, "a replayed callback")?;
+    Ok(None)
+}
+
+/// The user leaves the hosted pages without connecting: the cancelled kind.
+pub async fn cancel(h: &Harness) -> CaseResult {
+    let connector = h.connector(None)?;
+    let started = h.start_flow(&connector, "cancel-user").await?;
+    let callback = h.act(&started, UserAction::Cancel).await?;
+    let err = expect_kind(
+        connector.finish(callback.as_str()).await,
+        ErrorKind::Cancelled,
+        "finishing a cancelled flow",
+    )?;
+    Ok(Some(json!({
+        "error": err.to_string(),
+        "requests": h.requests_snapshot(),
+    })))
+}
+
+/// Wrong utility credentials once, then the right ones: connected.
+pub async fn wrong_credentials(h: &Harness) -> CaseResult {
+    let connector = h.connector(None)?;
+    let started = h.start_flow(&connector, "retry-user").await?;
+    let callback = h
+        .act(&started, UserAction::WrongCredentialsThenApprove)
+        .await?;
+    let connection = connector
+        .finish(callback.as_str())
+        .await
+        .map_err(Failure::from)?;
+    Ok(Some(h.connection_snapshot(&connection)))
+}
+
+/// A flow whose token expired is refused.
+pub async fn expiry(h: &Harness) -> CaseResult {
+    let connector = h.connector(None)?;
+    let started = h.start_flow(&connector, "expiry-user").await?;
+    let callback = h.act(&started, UserAction::Approve).await?;
+    let lifetime = started
+        .expires_at
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    h.sandbox()
+        .clock()
+        .advance(lifetime + Duration::from_secs(1));
+    let err = expect_kind(
+        connector.finish(callback.as_str()).await,
+        ErrorKind::ExpiredToken,
+        "finishing after the token expired",
+    )?;
+    Ok(Some(json!({ "error": err.to_string() })))
+}
+
+/// The faults injected into each operation, and how each must end.
+fn faults() -> Vec<(&'static str, FaultAction, usize)> {
+    vec![
+        (
+            "429 with Retry-After, once",
+            FaultAction::status_with_retry_after(429, "{}", "0"),
+            1,
+        ),
+        ("503, always", FaultAction::status(503, "{}"), 50),
+        (
+            "slow response, always",
+            FaultAction::Delay(Duration::from_millis(700)),
+            50,
+        ),
+        ("dropped connection, once", FaultAction::DropConnection, 1),
+        ("malformed JSON, once", FaultAction::MalformedBody, 1),
+        (
+            "oversized body, once",
+            FaultAction::OversizedBody(2 * 1024 * 1024),
+            1,
+        ),
+    ]
+}
+
+fn allowed(fault: &str, outcome: &Result<(), utilconnect::Error>) -> bool {
+    let kind = outcome.as_ref().err().map(utilconnect::Error::kind);
+    match fault {
+        f if f.starts_with("429") => kind.is_none(),
+        f if f.starts_with("503") => kind == Some(ErrorKind::Upstream),
+        f if f.starts_with("slow") => kind == Some(ErrorKind::Timeout),
+        f if f.starts_with("dropped") => kind.is_none() || kind == Some(ErrorKind::Network),
+        f if f.starts_with("malformed") => kind == Some(ErrorKind::Decode),
+        f if f.starts_with("oversized") => kind == Some(ErrorKind::ResponseTooLarge),
+        _ => false,
+    }
+}
+
+/// Every fault on the token call ends in success or its documented error kind.
+pub async fn faults_create_token(h: &Harness) -> CaseResult {
+    run_faults(h, Operation::CreateToken).await
+}
+
+/// Every fault on the completing call ends in success or its documented error kind.
+pub async fn faults_complete(h: &Harness) -> CaseResult {
+    run_faults(h, Operation::Complete).await
+}
+
+async fn run_faults(h: &Harness, operation: Operation) -> CaseResult {
+    let route = h
+        .sandbox()
+        .route(operation)
+        .ok_or_else(|| Failure::new(format!("the sandbox names no route for {operation}")))?;
+    let connector = h.connector(Some(Harness::fast_http()))?;
+    // Warm up (e.g. a cached login) so only the faulted call is counted.
+    h.connect(&connector, "warm-up").await?;
+    let mut table = serde_json::Map::new();
+    for (index, (name, fault, times)) in faults().into_iter().enumerate() {
+        let user = format!("fault-user-{index}");
+        let callback = match operation {
+            Operation::Complete => Some(h.approved_callback(&connector, &user).await?),
+            _ => None,
+        };
+        let before = h.sandbox().requests().to_path(route.path).len();
+        h.sandbox()
+            .faults()
+            .inject(route.method, route.path, fault, times);
+        let outcome = match &callback {
+            Some(callback) => connector.finish(callback.as_str()).await.map(drop),
+            None => connector.start(&user, CALLBACK).await.map(drop),
+        };
+        h.sandbox().faults().clear();
+        let attempts = h
+            .sandbox()
+            .requests()
+            .to_path(route.path)
+            .iter()
+            .skip(before)
+            .filter(|r| r.method == route.method)
+            .count();
+        check(
+            allowed(name, &outcome),
+            format!("{operation} with {name} ended in {outcome:?}"),
+        )?;
+        if let Err(err) = &outcome {
+            check(
+                !err.message().is_empty() && err.provider() == Some(h.name()),
+                format!("{name}: error lacks provider or message: {err:?}"),
+            )?;
+        }
+        let ended = match &outcome {
+            Ok(()) => "success".to_owned(),
+            Err(err) => format!("{:?} (temporary: {})", err.kind(), err.is_temporary()),
+        };
+        // Attempts under "slow" depend on timing; record that it was bounded instead.
+        let attempts = if name.starts_with("slow") {
+            json!(if attempts <= 4 {
+                "bounded"
+            } else {
+                "unbounded"
+            })
+        } else {
+            json!(attempts)
+        };
+        table.insert(
+            name.to_owned(),
+            json!({ "ended": ended, "attempts": attempts }),
+        );
+    }
+    Ok(Some(Value::Object(table)))
+}
+
+/// With known secrets in config and in vendor responses, nothing people can see shows one.
+pub async fn secrets(h: &Harness) -> CaseResult {
+    let (logs, _guard) = LogCapture::install();
+    let connector = h.connector(None)?;
+    let connection = h.connect(&connector, "secret-user").await?;
+    let started = h.start_flow(&connector, "secret-user-2").await?;
+    let callback = h.act(&started, UserAction::Approve).await?;
+    let route = h.sandbox().route(Operation::Complete);
+    if let Some(route) = route {
+        h.sandbox()
+            .faults()
+            .inject(route.method, route.path, FaultAction::MalformedBody, 1);
+    }
+    let decode = connector.finish(callback.as_str()).await.map(drop);
+    h.sandbox().faults().clear();
+    let replay = connector.finish(callback.as_str()).await.map(drop);
+
+    let shown = [
+        format!("{:?}", connector.provider()),
+        format!("{:?}", h.sandbox().provider_config()),
+        format!("{started:?} {}", started.connect_url),
+        format!("{connection:?}"),
+        format!("{decode:?}"),
+        decode.err().map(|e| e.to_string()).unwrap_or_default(),
+        format!("{replay:?}"),
+        serde_json::to_string(&h.sandbox().requests().all()).unwrap_or_default(),
+        serde_json::to_string(&h.connection_snapshot(&connection)).unwrap_or_default(),
+        logs.text(),
+    ]
+    .join("\n");
+    let secrets = h.sandbox().known_secrets();
+    check(
+        secrets.len() >= 3,
+        "the sandbox reports too few secrets to check",
+    )?;
+    for secret in &secrets {
+        check(
+            !shown.contains(secret.as_str()),
+            format!("a secret leaked: {secret}"),
+        )?;
+    }
+    check(
+        !logs.text().is_empty(),
+        "nothing was logged: the check proves nothing",
+    )?;
+    Ok(None)
+}
+
+/// 200 concurrent flows through one connector, each ending with its own user.
+pub async fn concurrency(h: &Harness) -> CaseResult {
+    // This case is about cross-talk, not latency: allow for a loaded machine.
+    let patient = json!({"http": {"request_timeout": "20s", "total_deadline": "60s"}});
+    let connector = h.connector(Some(patient))?;
+    let users: Vec<String> = (0..200).map(|i| format!("concurrent-{i}")).collect();
+    // Every flow (start, the end user's pages, finish) runs at once.
+    let flows = users.iter().map(|user| h.connect(&connector, user));
+    let results = futures_util::future::join_all(flows).await;
+    let mut linked = Vec::with_capacity(results.len());
+    for (user, result) in users.iter().zip(results) {
+        let connection = result?;
+        check(
+            connection.user_id() == user,
+            format!(
+                "{user}'s flow returned {}'s connection",
+                connection.user_id()
+            ),
+        )?;
+        linked.push(connection.user_id().to_owned());
+    }
+    linked.sort();
+    linked.dedup();
+    check(
+        linked.len() == 200,
+        format!("{} distinct users linked of 200", linked.len()),
+    )?;
+    Ok(None)
+}
