@@ -151,7 +151,20 @@ impl Suite {
             }));
         }
         for provider in self.providers() {
-            let capabilities = capabilities_of(provider);
+            let capabilities = match capabilities_of(provider) {
+                Ok(capabilities) => capabilities,
+                Err(failure) => {
+                    // The provider cannot even start: every case fails, none is skipped.
+                    for case in CASES {
+                        let message = failure.clone();
+                        trials.push(Trial::test(
+                            format!("{}@{provider}", case.name),
+                            move || Err(message.into()),
+                        ));
+                    }
+                    continue;
+                }
+            };
             for case in CASES {
                 let name = format!("{}@{provider}", case.name);
                 let missing: Vec<_> = case
@@ -197,15 +210,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failed> {
 }
 
 /// The capabilities `provider` declares, read from a provider built against its sandbox.
-fn capabilities_of(provider: &str) -> Vec<Capability> {
-    let Ok(runtime) = runtime() else {
-        return Vec::new();
-    };
+fn capabilities_of(provider: &str) -> Result<Vec<Capability>, String> {
+    let runtime = runtime().map_err(|e| e.message().map(str::to_owned).unwrap_or_default())?;
     runtime.block_on(async {
-        match Harness::start(provider).await.and_then(|h| h.build(None)) {
-            Ok(built) => built.info().capabilities.to_vec(),
-            Err(_) => Vec::new(), // the cases will report the failure
-        }
+        let harness = Harness::start(provider).await.map_err(|f| f.to_string())?;
+        let built = harness.build(None).map_err(|f| f.to_string())?;
+        Ok(built.info().capabilities.to_vec())
     })
 }
 

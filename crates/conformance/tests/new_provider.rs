@@ -113,8 +113,12 @@ impl ConnectProvider for Toy {
             )
             .await?;
         let body: TokenBody = response.json("toy", Operation::CreateToken)?;
-        let expires = SystemTime::now() + Duration::from_secs(body.expires_in);
-        Ok(ConnectToken::new("toy", body.token, expires, request))
+        Ok(ConnectToken::new(
+            "toy",
+            body.token,
+            Duration::from_secs(body.expires_in),
+            request,
+        ))
     }
 
     fn connect_url(&self, token: &ConnectToken) -> Result<Url> {

@@ -447,6 +447,19 @@ impl BaseUrl {
         Self::try_from(url)
     }
 
+    /// A base URL from a constant known to be valid (a provider's documented default).
+    ///
+    /// # Panics
+    ///
+    /// If `text` is not a valid base URL: a bug in the constant, caught by any test that
+    /// builds the provider's default config.
+    pub fn from_static(text: &'static str) -> Self {
+        match Self::parse(text) {
+            Ok(url) => url,
+            Err(err) => panic!("constant base URL {text} is invalid: {err}"),
+        }
+    }
+
     /// The URL.
     pub fn url(&self) -> &Url {
         &self.0

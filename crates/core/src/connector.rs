@@ -103,7 +103,7 @@ pub struct Started {
 /// # #[async_trait] impl ConnectProvider for Echo {
 /// #   fn info(&self) -> ProviderInfo { ProviderInfo { name: "echo", description: "", capabilities: &[] } }
 /// #   async fn create_token(&self, r: &TokenRequest) -> Result<ConnectToken> {
-/// #     Ok(ConnectToken::new("echo", "tok".into(), std::time::SystemTime::now() + std::time::Duration::from_secs(60), r)) }
+/// #     Ok(ConnectToken::new("echo", "tok".into(), std::time::Duration::from_secs(60), r)) }
 /// #   fn connect_url(&self, t: &ConnectToken) -> Result<Url> {
 /// #     let mut u = t.callback_url().clone(); u.query_pairs_mut().append_pair("state", t.state().as_str()); Ok(u) }
 /// #   async fn complete(&self, s: &PendingSession, _: &Callback) -> Result<Connection> { Ok(Connection::new("echo", s.user_id.clone())) }
@@ -205,11 +205,11 @@ impl Connector {
                 .put(&session.state_digest, &session)
                 .await
                 .map_err(|e| e.with_provider(name))?;
-            tracing::info!(expires_at = ?token.expires_at(), "flow started");
+            tracing::info!(expires_in_s = token.lifetime().as_secs(), "flow started");
             Ok(Started {
                 connect_url: ConnectUrl::new(connect_url),
                 state: request.state().clone(),
-                expires_at: token.expires_at(),
+                expires_at: session.expires_at,
             })
         }
         .instrument(span)
@@ -237,8 +237,10 @@ impl Connector {
                 }
                 Err(err) if err.is_temporary() => {
                     // Keep the flow resumable: the same callback can be finished again.
-                    self.store.put(&session.state_digest, &session).await?;
-                    tracing::info!(kind = %err.kind(), "temporary failure; session kept for retry");
+                    match self.store.put(&session.state_digest, &session).await {
+                        Ok(()) => tracing::info!(kind = %err.kind(), "temporary failure; session kept for retry"),
+                        Err(store) => tracing::warn!(%store, "temporary failure; could not keep the session"),
+                    }
                     Err(err)
                 }
                 Err(err) => Err(err),

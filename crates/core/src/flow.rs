@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,10 @@ use crate::state::{Digest, State};
 
 /// Longest user id accepted, in bytes.
 pub const MAX_USER_ID_BYTES: usize = 256;
+
+/// Longest token lifetime believed from a vendor (400 days); longer claims are capped so a
+/// bogus `expires_in` cannot overflow a timestamp.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(400 * 24 * 3600);
 
 /// Vendor-specific options for token creation, validated by the provider.
 ///
@@ -131,42 +135,36 @@ fn validate_callback_url(url: &Url) -> Result<()> {
 /// A short-lived token issued by the vendor, plus what the provider needs to build the
 /// connect URL and to complete the flow.
 ///
-/// The token value is a secret; only its [`Digest`] goes into the [`PendingSession`].
+/// The token value is a secret; only its [`Digest`] goes into the [`PendingSession`]. The
+/// token carries its lifetime, not an instant: the [`Connector`](crate::Connector) turns it
+/// into an expiry on its own clock, so expiry checks use one clock only.
 #[derive(Clone)]
 pub struct ConnectToken {
     provider: String,
     secret: SecretString,
-    expires_at: SystemTime,
+    lifetime: Duration,
     callback_url: Url,
     state: State,
     data: Options,
 }
 
 impl ConnectToken {
-    /// A token for `request`, issued by `provider`, valid until `expires_at`.
-    ///
-    /// `callback_url` starts as the request's; a provider that changes what it sends the
-    /// vendor (e.g. appends the state) records that with [`with_callback_url`](Self::with_callback_url).
+    /// A token for `request`, issued by `provider`, valid for `lifetime` (the vendor's
+    /// `expires_in`; capped at [`MAX_TOKEN_LIFETIME`]).
     pub fn new(
         provider: impl Into<String>,
         secret: SecretString,
-        expires_at: SystemTime,
+        lifetime: Duration,
         request: &TokenRequest,
     ) -> Self {
         Self {
             provider: provider.into(),
             secret,
-            expires_at,
+            lifetime: lifetime.min(MAX_TOKEN_LIFETIME),
             callback_url: request.callback_url.clone(),
             state: request.state.clone(),
             data: Options::new(),
         }
-    }
-
-    /// Records the callback URL the vendor was actually given.
-    pub fn with_callback_url(mut self, url: Url) -> Self {
-        self.callback_url = url;
-        self
     }
 
     /// Keeps a non-secret value for [`ConnectProvider::complete`](crate::ConnectProvider::complete);
@@ -186,12 +184,17 @@ impl ConnectToken {
         &self.secret
     }
 
-    /// When the vendor stops accepting the token.
-    pub fn expires_at(&self) -> SystemTime {
-        self.expires_at
+    /// How long the vendor accepts the token, from its creation.
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
     }
 
-    /// The callback URL the vendor will send the user to.
+    /// When the token expires if it was created at `created_at`.
+    pub fn expires_at(&self, created_at: SystemTime) -> SystemTime {
+        created_at.checked_add(self.lifetime).unwrap_or(created_at)
+    }
+
+    /// The app's callback URL (without anything a provider adds for the vendor).
     pub fn callback_url(&self) -> &Url {
         &self.callback_url
     }
@@ -212,7 +215,7 @@ impl fmt::Debug for ConnectToken {
         f.debug_struct("ConnectToken")
             .field("provider", &self.provider)
             .field("secret", &"[REDACTED]")
-            .field("expires_at", &self.expires_at)
+            .field("lifetime", &self.lifetime)
             .field("callback_url", &self.callback_url.as_str())
             .field("state", &self.state)
             .field("data", &self.data)
@@ -235,7 +238,7 @@ pub struct PendingSession {
     pub state_digest: Digest,
     /// Digest of the connect token, so a callback that carries the token can be checked.
     pub token_digest: Digest,
-    /// The callback URL the vendor was given.
+    /// The app's callback URL.
     pub callback_url: Url,
     /// When the flow started.
     pub created_at: SystemTime,
@@ -247,7 +250,8 @@ pub struct PendingSession {
 }
 
 impl PendingSession {
-    /// The session for `token`, issued to `user_id` at `created_at`, that expires with the token.
+    /// The session for `token`, created for `user_id` at `created_at` (the Connector's clock),
+    /// that expires with the token.
     pub fn new(token: &ConnectToken, user_id: impl Into<String>, created_at: SystemTime) -> Self {
         Self {
             provider: token.provider.clone(),
@@ -256,7 +260,7 @@ impl PendingSession {
             token_digest: Digest::of_secret(&token.secret),
             callback_url: token.callback_url.clone(),
             created_at,
-            expires_at: token.expires_at,
+            expires_at: token.expires_at(created_at),
             data: token.data.clone(),
         }
     }
@@ -464,7 +468,7 @@ mod tests {
     #[test]
     fn pending_session_keeps_digests_not_secrets() {
         let request = request();
-        let token = ConnectToken::new("pelm", SECRET.into(), SystemTime::UNIX_EPOCH, &request)
+        let token = ConnectToken::new("pelm", SECRET.into(), Duration::from_secs(60), &request)
             .with_data("utility", "pge");
         let session = PendingSession::new(&token, "user-1", SystemTime::UNIX_EPOCH);
         let json = serde_json::to_string(&session).unwrap();
@@ -479,16 +483,24 @@ mod tests {
 
     #[test]
     fn pending_session_expires_at_token_expiry() {
-        let t0 = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(100);
-        let token = ConnectToken::new("pelm", SECRET.into(), t0, &request());
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
+        let token = ConnectToken::new("pelm", SECRET.into(), Duration::from_secs(100), &request());
         let session = PendingSession::new(&token, "user-1", SystemTime::UNIX_EPOCH);
-        assert!(!session.is_expired(t0 - std::time::Duration::from_secs(1)));
+        assert!(!session.is_expired(t0 - Duration::from_secs(1)));
         assert!(session.is_expired(t0));
     }
 
     #[test]
+    fn absurd_vendor_lifetimes_are_capped_not_overflowed() {
+        let token = ConnectToken::new("pelm", SECRET.into(), Duration::MAX, &request());
+        assert_eq!(token.lifetime(), MAX_TOKEN_LIFETIME);
+        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(u32::MAX as u64);
+        assert!(token.expires_at(far) > far);
+    }
+
+    #[test]
     fn debug_of_token_and_connection_hides_secrets() {
-        let token = ConnectToken::new("pelm", SECRET.into(), SystemTime::UNIX_EPOCH, &request());
+        let token = ConnectToken::new("pelm", SECRET.into(), Duration::from_secs(60), &request());
         let mut credentials = AccessCredentials::new(SECRET.into());
         credentials.refresh_token = Some(SECRET.into());
         let connection = Connection::new("pelm", "u").with_credentials(credentials);

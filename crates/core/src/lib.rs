@@ -51,8 +51,8 @@ pub use config::{BaseUrl, Config, DEFAULT_CONFIG_FILE, ENV_PREFIX, ProviderConfi
 pub use connector::{ConnectUrl, Connector, ConnectorBuilder, Started};
 pub use error::{Error, ErrorKind, Operation, Result};
 pub use flow::{
-    AccessCredentials, ConnectToken, Connection, DataStatus, MAX_USER_ID_BYTES, Mode, Options,
-    PendingSession, TokenRequest,
+    AccessCredentials, ConnectToken, Connection, DataStatus, MAX_TOKEN_LIFETIME, MAX_USER_ID_BYTES,
+    Mode, Options, PendingSession, TokenRequest,
 };
 pub use provider::{Capability, ConnectProvider, ProviderInfo};
 pub use registry::{BuildFn, ConfigKey, ProviderDescriptor, build_provider, provider, providers};

@@ -71,8 +71,8 @@ impl ProviderInfo {
 ///         ProviderInfo { name: "echo", description: "returns what it is given", capabilities: &[] }
 ///     }
 ///     async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
-///         let expires = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
-///         Ok(ConnectToken::new("echo", "tok".into(), expires, request))
+///         let lifetime = std::time::Duration::from_secs(60);
+///         Ok(ConnectToken::new("echo", "tok".into(), lifetime, request))
 ///     }
 ///     fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
 ///         let mut url = token.callback_url().clone();

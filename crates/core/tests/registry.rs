@@ -32,11 +32,11 @@ impl ConnectProvider for Echo {
         }
     }
     async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
-        let expiry = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        let lifetime = std::time::Duration::from_secs(60);
         Ok(ConnectToken::new(
             "echo-test",
             self.api_key.clone(),
-            expiry,
+            lifetime,
             request,
         ))
     }

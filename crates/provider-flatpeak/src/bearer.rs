@@ -23,26 +23,31 @@ pub(crate) struct BearerCache {
 impl BearerCache {
     /// The cached bearer if it is still good at `now`, else the result of `login` (which
     /// returns the bearer and its lifetime), cached until `margin` before it expires.
+    /// The flag says whether the bearer came from the cache (`true`) or a fresh login.
     pub async fn get<F, Fut>(
         &self,
         now: SystemTime,
         margin: Duration,
         login: F,
-    ) -> Result<SecretString>
+    ) -> Result<(SecretString, bool)>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(SecretString, Duration)>>,
     {
         let mut slot = self.slot.lock().await;
         if let Some(cached) = slot.as_ref().filter(|c| now < c.renew_at) {
-            return Ok(cached.token.clone());
+            return Ok((cached.token.clone(), true));
         }
         let (token, lifetime) = login().await?;
+        // A bogus lifetime must not overflow: renew at once rather than never.
+        let renew_at = now
+            .checked_add(lifetime.saturating_sub(margin))
+            .unwrap_or(now);
         *slot = Some(Cached {
             token: token.clone(),
-            renew_at: now + lifetime.saturating_sub(margin),
+            renew_at,
         });
-        Ok(token)
+        Ok((token, false))
     }
 
     /// Forgets `refused` if it is still the cached bearer (a newer one is kept).
@@ -92,7 +97,7 @@ mod tests {
             });
         }
         while let Some(result) = tasks.join_next().await {
-            assert_eq!(result.unwrap().unwrap().expose_secret(), "b1");
+            assert_eq!(result.unwrap().unwrap().0.expose_secret(), "b1");
         }
         assert_eq!(logins.load(Ordering::SeqCst), 1);
     }
@@ -110,6 +115,7 @@ mod tests {
                 .get(t0, margin, login("b1"))
                 .await
                 .unwrap()
+                .0
                 .expose_secret(),
             "b1"
         );
@@ -119,6 +125,7 @@ mod tests {
                 .get(before, margin, login("b2"))
                 .await
                 .unwrap()
+                .0
                 .expose_secret(),
             "b1"
         );
@@ -128,6 +135,7 @@ mod tests {
                 .get(within_margin, margin, login("b2"))
                 .await
                 .unwrap()
+                .0
                 .expose_secret(),
             "b2"
         );
@@ -138,6 +146,7 @@ mod tests {
                 .get(within_margin, margin, login("b3"))
                 .await
                 .unwrap()
+                .0
                 .expose_secret(),
             "b2",
             "stale refusal keeps the newer bearer"
@@ -148,9 +157,18 @@ mod tests {
                 .get(within_margin, margin, login("b3"))
                 .await
                 .unwrap()
+                .0
                 .expose_secret(),
             "b3"
         );
+    }
+
+    #[tokio::test]
+    async fn an_absurd_lifetime_does_not_overflow() {
+        let cache = BearerCache::default();
+        let now = SystemTime::now();
+        let forever = || async { Ok((SecretString::from("b"), Duration::MAX)) };
+        assert!(cache.get(now, Duration::ZERO, forever).await.is_ok());
     }
 
     #[tokio::test]
@@ -170,6 +188,7 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(ok.expose_secret(), "b");
+        assert_eq!(ok.0.expose_secret(), "b");
+        assert!(!ok.1, "fresh from a login");
     }
 }

@@ -1,7 +1,7 @@
 //! [`FlatpeakProvider`]: Flatpeak's Connect flow behind [`ConnectProvider`].
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -100,7 +100,8 @@ impl FlatpeakProvider {
         Ok((body.bearer_token, Duration::from_secs(body.expires_in)))
     }
 
-    async fn bearer(&self, operation: Operation) -> Result<SecretString> {
+    /// The bearer (cached or fresh) and whether it came from the cache.
+    async fn bearer(&self, operation: Operation) -> Result<(SecretString, bool)> {
         self.bearer
             .get(self.clock.now(), self.config.bearer_refresh_margin, || {
                 self.login()
@@ -109,38 +110,55 @@ impl FlatpeakProvider {
             .map_err(|e| e.with_operation(operation))
     }
 
-    /// Sends a bearer-authenticated request; a 401/403 on a cached bearer forces one
-    /// re-login and one retry.
+    /// Sends a bearer-authenticated request; a 401/403 on a *cached* bearer forces one
+    /// re-login and one retry. The whole exchange, logins and waiting for another caller's
+    /// login included, stays within the configured total deadline.
     async fn send_authorized(
         &self,
         operation: Operation,
         idempotency: Idempotency,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Response> {
-        let mut bearer = self.bearer(operation).await?;
-        for attempt in 0..2 {
-            let token = bearer.expose_secret().to_owned();
-            let response = self
-                .http
-                .send(operation, idempotency, |client| {
-                    build(client)
-                        .bearer_auth(&token)
-                        .header("Flatpeak-Version", &self.config.api_version)
-                })
-                .await?;
-            let refused = matches!(response.status().as_u16(), 401 | 403);
-            if response.status().is_success() || !refused || attempt == 1 {
-                return if response.status().is_success() {
-                    Ok(response)
-                } else {
-                    Err(map_error(&response, operation))
-                };
+        let deadline = self.http.config().total_deadline;
+        let exchange = async {
+            let (mut bearer, mut from_cache) = self.bearer(operation).await?;
+            loop {
+                let token = bearer.expose_secret().to_owned();
+                let response = self
+                    .http
+                    .send(operation, idempotency, |client| {
+                        build(client)
+                            .bearer_auth(&token)
+                            .header("Flatpeak-Version", &self.config.api_version)
+                    })
+                    .await?;
+                if response.status().is_success() {
+                    return Ok(response);
+                }
+                let refused = matches!(response.status().as_u16(), 401 | 403);
+                if !(refused && from_cache) {
+                    return Err(map_error(&response, operation));
+                }
+                tracing::debug!("Flatpeak refused the cached bearer; logging in again");
+                self.bearer.invalidate(&bearer).await;
+                // Only a bearer that came from the cache earns a second try.
+                (bearer, _) = self.bearer(operation).await?;
+                from_cache = false;
             }
-            tracing::debug!("Flatpeak refused the cached bearer; logging in again");
-            self.bearer.invalidate(&bearer).await;
-            bearer = self.bearer(operation).await?;
-        }
-        unreachable!("the loop returns on its second attempt")
+        };
+        tokio::time::timeout(deadline, exchange)
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorKind::Timeout,
+                    operation,
+                    format!(
+                        "gave up: the {}s deadline passed (login included)",
+                        deadline.as_secs_f64()
+                    ),
+                )
+                .with_provider(crate::NAME))
+            })
     }
 
     fn callback_with_state(&self, request: &TokenRequest) -> Result<Url> {
@@ -197,9 +215,10 @@ impl ConnectProvider for FlatpeakProvider {
             })
             .await?;
         let created: CreateTokenResponse = response.json(crate::NAME, Operation::CreateToken)?;
-        let expires_at = SystemTime::now() + Duration::from_secs(created.expires_in);
-        let mut token = ConnectToken::new(crate::NAME, created.connect_token, expires_at, request)
-            .with_callback_url(callback_url);
+        // The state-bearing callback went to Flatpeak only: the session keeps the app's own
+        // URL, so no raw state reaches the store.
+        let lifetime = Duration::from_secs(created.expires_in);
+        let mut token = ConnectToken::new(crate::NAME, created.connect_token, lifetime, request);
         if let Some(live) = created.live_mode {
             token = token.with_data("live_mode", live);
         }
@@ -214,28 +233,36 @@ impl ConnectProvider for FlatpeakProvider {
     }
 
     async fn complete(&self, session: &PendingSession, callback: &Callback) -> Result<Connection> {
-        let invalid = |message: &str| {
-            Error::new(ErrorKind::InvalidCode, Operation::Complete, message)
-                .with_provider(crate::NAME)
-        };
-        let token = callback
-            .param(CALLBACK_TOKEN_PARAM)
-            .ok_or_else(|| invalid("the callback carries no `fp_cot`"))?;
+        let token = callback.param(CALLBACK_TOKEN_PARAM).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Cancelled,
+                Operation::Complete,
+                "the user came back without a Connect session (no `fp_cot` on the callback)",
+            )
+            .with_provider(crate::NAME)
+        })?;
         // Constant-time, and before any request: a forged callback costs Flatpeak nothing.
         if !session.token_digest.matches(&Digest::of_secret(token)) {
-            return Err(invalid(
+            return Err(Error::new(
+                ErrorKind::InvalidCode,
+                Operation::Complete,
                 "the callback's `fp_cot` is not the token issued for this flow",
-            ));
+            )
+            .with_provider(crate::NAME));
         }
+        // Retrieving claims the session (single use): a retrieve that may have reached
+        // Flatpeak is not resent blindly.
         let url = self.config.api_base_url.join(&self.config.retrieve_path);
         let response = self
-            .send_authorized(Operation::Complete, Idempotency::Idempotent, |client| {
+            .send_authorized(Operation::Complete, Idempotency::NotIdempotent, |client| {
                 client
                     .get(url.clone())
                     .query(&[("connect_token", token.expose_secret())])
             })
             .await?;
-        let retrieved: SessionResponse = response.json(crate::NAME, Operation::Complete)?;
+        // The answer echoes the token as `id`: keep it out of any decode error.
+        let retrieved: SessionResponse =
+            response.json_scrubbing(crate::NAME, Operation::Complete, &[token])?;
         connection_from(session, retrieved)
     }
 }

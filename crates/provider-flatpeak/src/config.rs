@@ -96,16 +96,12 @@ pub struct FlatpeakConfig {
     pub http: HttpConfig,
 }
 
-fn constant_url(url: &str) -> BaseUrl {
-    BaseUrl::parse(url).unwrap_or_else(|e| unreachable!("constant URL {url} is valid: {e}"))
-}
-
 fn default_api_base_url() -> BaseUrl {
-    constant_url(DEFAULT_API_BASE_URL)
+    BaseUrl::from_static(DEFAULT_API_BASE_URL)
 }
 
 fn default_connect_web_url() -> BaseUrl {
-    constant_url(DEFAULT_CONNECT_WEB_URL)
+    BaseUrl::from_static(DEFAULT_CONNECT_WEB_URL)
 }
 
 fn default_api_version() -> String {

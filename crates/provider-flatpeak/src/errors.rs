@@ -1,7 +1,6 @@
 //! The one place Flatpeak's answers become [`utilconnect::Error`]s.
 
-use utilconnect::http::Response;
-use utilconnect::redact;
+use utilconnect::http::{Response, vendor_error};
 use utilconnect::{Error, ErrorKind, Operation};
 
 use crate::wire::ErrorBody;
@@ -15,7 +14,7 @@ use crate::wire::ErrorBody;
 /// | 401 | elsewhere | [`ErrorKind::Unauthorized`] |
 /// | 403 | `access_denied`, elsewhere | [`ErrorKind::Forbidden`] |
 /// | 404 | | [`ErrorKind::NotFound`] (unknown, claimed or expired session) |
-/// | 422 | `pending_connect`, or no code | [`ErrorKind::Pending`] (temporary) |
+/// | 422 | `pending_connect` or no code, on the retrieve call | [`ErrorKind::Pending`] (temporary) |
 /// | 422 | `no_tariff_connected` | [`ErrorKind::Cancelled`] |
 /// | 422 | `account_disabled` | [`ErrorKind::Forbidden`] |
 /// | 422 | other codes (validation) | [`ErrorKind::InvalidInput`] |
@@ -38,11 +37,13 @@ pub(crate) fn map_error(response: &Response, operation: Operation) -> Error {
             ErrorKind::Forbidden,
             "Flatpeak denied access with these credentials",
         ),
-        (404, _) => (
+        (404, _) if operation == Operation::Complete => (
             ErrorKind::NotFound,
-            "Flatpeak does not know this Connect session (unknown, already claimed or expired)",
+            "Flatpeak does not know this Connect session: unknown, expired, or already claimed \
+             (if an earlier attempt to finish timed out, it may have claimed it)",
         ),
-        (422, Some("pending_connect") | None) => (
+        (404, _) => (ErrorKind::NotFound, "Flatpeak does not know this object"),
+        (422, Some("pending_connect")) | (422, None) if operation == Operation::Complete => (
             ErrorKind::Pending,
             "Flatpeak is still processing the link to the tariff source; try again later",
         ),
@@ -53,7 +54,7 @@ pub(crate) fn map_error(response: &Response, operation: Operation) -> Error {
         (422, Some("account_disabled")) => {
             (ErrorKind::Forbidden, "the Flatpeak account is disabled")
         }
-        (422, Some(_)) => (
+        (422, _) => (
             ErrorKind::InvalidInput,
             "Flatpeak could not process the request",
         ),
@@ -65,23 +66,9 @@ pub(crate) fn map_error(response: &Response, operation: Operation) -> Error {
         ),
     };
 
-    let mut error = Error::new(kind, operation, message)
-        .with_provider(crate::NAME)
-        .with_status(status);
     // Keep the most specific machine-readable value Flatpeak gave.
-    let vendor_code = code.or(body.as_ref().and_then(|b| b.error_type.as_deref()));
-    if let Some(code) = vendor_code {
-        error = error.with_vendor_code(redact::redact_text(code));
-    }
-    match body.as_ref().and_then(|b| b.message.as_deref()) {
-        Some(text) => error = error.with_vendor_message(redact::excerpt(text.as_bytes())),
-        None if body.is_none() && !response.body().is_empty() => {
-            error = error.with_body_excerpt(response.excerpt());
-        }
-        None => {}
-    }
-    if let Some(wait) = response.retry_after() {
-        error = error.with_retry_after(wait);
-    }
-    error
+    let vendor = body
+        .as_ref()
+        .map(|b| (code.or(b.error_type.as_deref()), b.message.as_deref()));
+    vendor_error(response, crate::NAME, operation, kind, message, vendor)
 }

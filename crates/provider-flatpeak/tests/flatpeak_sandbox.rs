@@ -259,19 +259,8 @@ async fn the_bearer_is_renewed_before_it_expires() {
     sandbox.clock().advance(Duration::from_secs(541)); // 59 s before expiry: inside the margin
     connector.start("u", CALLBACK).await.unwrap();
     assert_eq!(sandbox.requests().to_path("/login").len(), 2);
-    assert!(
-        sandbox
-            .requests()
-            .all()
-            .iter()
-            .all(|r| r.body.get("code") != Some(&"access_denied".into())),
-        "renewed before Flatpeak had to refuse it"
-    );
-    assert_eq!(
-        sandbox.requests().to_path("/connect/token").len(),
-        3,
-        "no retries needed"
-    );
+    // Renewed before Flatpeak had to refuse it: one POST per start, none resent.
+    assert_eq!(sandbox.requests().to_path("/connect/token").len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,16 +301,43 @@ async fn a_callback_with_another_token_is_rejected_without_any_request() {
     let err = s.connector.finish(forged.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidCode);
     assert!(s.sandbox.requests().is_empty(), "{:?}", s.paths());
+}
 
-    let missing: String = callback.as_str().replace("fp_cot=", "other=");
-    let started = s.start("user-2").await;
-    let _ = started;
-    let err = s.connector.finish(&missing).await.unwrap_err();
-    assert_eq!(
-        err.kind(),
-        ErrorKind::StateMismatch,
-        "the first callback's session is gone"
+#[tokio::test]
+async fn a_callback_without_fp_cot_is_cancelled_without_any_request() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+    let without: String = callback.as_str().replace("fp_cot=", "other=");
+    s.sandbox.requests().clear();
+    let err = s.connector.finish(&without).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
+    assert!(s.sandbox.requests().is_empty(), "{:?}", s.paths());
+}
+
+#[tokio::test]
+async fn a_retrieve_processed_but_unanswered_is_not_resent_and_finishing_again_says_why() {
+    let s = setup().await;
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+    // Flatpeak processes (claims) the session at once but answers after the 2 s timeout.
+    s.sandbox.faults().inject(
+        "GET",
+        "/connect/token",
+        FaultAction::Delay(Duration::from_secs(3)),
+        1,
     );
+    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(
+        s.count("GET", "/connect/token"),
+        1,
+        "a claim is not resent blindly"
+    );
+
+    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(err.to_string().contains("may have claimed it"), "{err}");
 }
 
 #[tokio::test]
@@ -440,6 +456,7 @@ async fn every_documented_error_is_mapped() {
                            "live_mode": false, "time_created": "2026-01-01T00:00:00Z"})
         .to_string()
     };
+    // Errors of the token call.
     let cases = [
         (
             400,
@@ -455,34 +472,6 @@ async fn every_documented_error_is_mapped() {
             403,
             anode("invalid_request", "access_denied", "Access denied"),
             2,
-            ErrorKind::Forbidden,
-        ),
-        (
-            404,
-            r#"{"message":"Not Found"}"#.to_owned(),
-            1,
-            ErrorKind::NotFound,
-        ),
-        (
-            422,
-            anode(
-                "api_error",
-                "pending_connect",
-                "Connect is processing link to tariff source.",
-            ),
-            1,
-            ErrorKind::Pending,
-        ),
-        (
-            422,
-            anode("api_error", "no_tariff_connected", "No tariff"),
-            1,
-            ErrorKind::Cancelled,
-        ),
-        (
-            422,
-            anode("api_error", "account_disabled", "Disabled"),
-            1,
             ErrorKind::Forbidden,
         ),
         (
@@ -516,16 +505,53 @@ async fn every_documented_error_is_mapped() {
             times,
         );
         let err = s.connector.start("u", CALLBACK).await.unwrap_err();
-        assert_eq!(err.kind(), kind, "{status} {body}: {err}");
-        assert_eq!(err.status(), Some(status));
-        assert_eq!(err.provider(), Some("flatpeak"));
-        if body.contains("\"code\"") {
-            assert!(err.vendor_code().is_some(), "code kept: {err}");
-        }
-        if body.contains("\"message\"") {
-            assert!(err.vendor_message().is_some(), "message kept: {err}");
-        }
+        assert_mapped(&err, status, &body, kind);
         s.sandbox.faults().clear();
+    }
+
+    // Errors of the retrieve call, each on a fresh flow.
+    let cases = [
+        (
+            404,
+            r#"{"message":"Not Found"}"#.to_owned(),
+            ErrorKind::NotFound,
+        ),
+        (
+            422,
+            anode(
+                "api_error",
+                "pending_connect",
+                "Connect is processing link to tariff source.",
+            ),
+            ErrorKind::Pending,
+        ),
+        (
+            422,
+            r#"{"message":"Connect is processing link to tariff source."}"#.to_owned(),
+            ErrorKind::Pending,
+        ),
+        (
+            422,
+            anode("api_error", "no_tariff_connected", "No tariff"),
+            ErrorKind::Cancelled,
+        ),
+        (
+            422,
+            anode("api_error", "account_disabled", "Disabled"),
+            ErrorKind::Forbidden,
+        ),
+    ];
+    for (i, (status, body, kind)) in cases.into_iter().enumerate() {
+        let started = s.start(&format!("retrieve-{i}")).await;
+        let callback = s.act(&started, UserAction::Approve).await;
+        s.sandbox.faults().inject(
+            "GET",
+            "/connect/token",
+            FaultAction::status(status, body.clone()),
+            1,
+        );
+        let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+        assert_mapped(&err, status, &body, kind);
     }
 
     s.sandbox.faults().inject(
@@ -559,6 +585,21 @@ async fn every_documented_error_is_mapped() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unauthorized);
     assert_eq!(err.vendor_message(), Some("Bad credentials"));
+}
+
+fn assert_mapped(err: &utilconnect::Error, status: u16, body: &str, kind: ErrorKind) {
+    assert_eq!(err.kind(), kind, "{status} {body}: {err}");
+    assert_eq!(err.status(), Some(status));
+    assert_eq!(err.provider(), Some("flatpeak"));
+    if body.contains("\"code\"") {
+        assert!(err.vendor_code().is_some(), "code kept: {err}");
+    }
+    if body.contains("\"message\"") {
+        assert!(err.vendor_message().is_some(), "message kept: {err}");
+    }
+    if !body.starts_with('{') {
+        assert!(err.body_excerpt().is_some(), "excerpt kept: {err:?}");
+    }
 }
 
 #[tokio::test]

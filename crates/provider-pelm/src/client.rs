@@ -65,9 +65,16 @@ impl PelmProvider {
     }
 
     fn with_credentials(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        request
-            .header("Pelm-Client-Id", &self.config.client_id)
-            .header("Pelm-Secret", self.config.client_secret.expose_secret())
+        let request = request.header("Pelm-Client-Id", &self.config.client_id);
+        match reqwest::header::HeaderValue::from_str(self.config.client_secret.expose_secret()) {
+            Ok(mut secret) => {
+                // Keeps it out of reqwest's and hyper's own Debug output.
+                secret.set_sensitive(true);
+                request.header("Pelm-Secret", secret)
+            }
+            // Not a valid header value: send nothing, Pelm answers 401 credentials_invalid.
+            Err(_) => request,
+        }
     }
 
     /// The utility fields of the form: from the flow's options, else the configured default.
@@ -150,8 +157,8 @@ impl ConnectProvider for PelmProvider {
             )
             .await?;
         let body: ConnectTokenResponse = response.json(crate::NAME, Operation::CreateToken)?;
-        let expires_at = SystemTime::now() + Duration::from_secs(body.expires_in);
-        let mut token = ConnectToken::new(crate::NAME, body.connect_token, expires_at, request);
+        let lifetime = Duration::from_secs(body.expires_in);
+        let mut token = ConnectToken::new(crate::NAME, body.connect_token, lifetime, request);
         for (key, value) in utility {
             token = token.with_data(key, value);
         }
@@ -193,7 +200,7 @@ impl ConnectProvider for PelmProvider {
             refresh_token: body.refresh_token,
             refresh_expires_at: body
                 .refresh_token_expires_in
-                .map(|s| now + Duration::from_secs(s)),
+                .and_then(|s| now.checked_add(Duration::from_secs(s))),
         };
         Ok(Connection::new(crate::NAME, session.user_id.clone())
             .with_credentials(credentials)

@@ -77,16 +77,12 @@ pub struct PelmConfig {
     pub http: HttpConfig,
 }
 
-fn constant_url(url: &str) -> BaseUrl {
-    BaseUrl::parse(url).unwrap_or_else(|e| unreachable!("constant URL {url} is valid: {e}"))
-}
-
 fn default_api_base_url() -> BaseUrl {
-    constant_url(DEFAULT_API_BASE_URL)
+    BaseUrl::from_static(DEFAULT_API_BASE_URL)
 }
 
 fn default_connect_base_url() -> BaseUrl {
-    constant_url(DEFAULT_CONNECT_BASE_URL)
+    BaseUrl::from_static(DEFAULT_CONNECT_BASE_URL)
 }
 
 fn default_token_path() -> String {

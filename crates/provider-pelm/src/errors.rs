@@ -1,7 +1,6 @@
 //! The one place Pelm's answers become [`utilconnect::Error`]s.
 
-use utilconnect::http::Response;
-use utilconnect::redact;
+use utilconnect::http::{Response, vendor_error};
 use utilconnect::{Error, ErrorKind, Operation};
 
 use crate::wire::ErrorBody;
@@ -66,21 +65,8 @@ pub(crate) fn map_error(response: &Response, operation: Operation) -> Error {
         ),
     };
 
-    let mut error = Error::new(kind, operation, message)
-        .with_provider(crate::NAME)
-        .with_status(status);
-    if let Some(code) = code {
-        error = error.with_vendor_code(redact::redact_text(code));
-    }
-    match body.as_ref().and_then(|b| b.message.as_deref()) {
-        Some(text) => error = error.with_vendor_message(redact::excerpt(text.as_bytes())),
-        None if body.is_none() && !response.body().is_empty() => {
-            error = error.with_body_excerpt(response.excerpt());
-        }
-        None => {}
-    }
-    if let Some(wait) = response.retry_after() {
-        error = error.with_retry_after(wait);
-    }
-    error
+    let vendor = body
+        .as_ref()
+        .map(|b| (b.error_code.as_deref(), b.message.as_deref()));
+    vendor_error(response, crate::NAME, operation, kind, message, vendor)
 }

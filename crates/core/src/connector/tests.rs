@@ -21,16 +21,14 @@ const TOKEN_TTL: Duration = Duration::from_secs(1800);
 /// `code` = the token, like a vendor whose page approves at once.
 #[derive(Debug)]
 struct Scripted {
-    clock: ManualClock,
     completions: Mutex<VecDeque<Result<()>>>,
     complete_calls: AtomicUsize,
     create_calls: AtomicUsize,
 }
 
 impl Scripted {
-    fn new(clock: &ManualClock) -> Arc<Self> {
+    fn new() -> Arc<Self> {
         Arc::new(Self {
-            clock: clock.clone(),
             completions: Mutex::new(VecDeque::new()),
             complete_calls: AtomicUsize::new(0),
             create_calls: AtomicUsize::new(0),
@@ -57,7 +55,7 @@ impl ConnectProvider for Scripted {
         Ok(ConnectToken::new(
             "scripted",
             format!("{TOKEN_SECRET}-{}", request.user_id()).into(),
-            self.clock.now() + TOKEN_TTL,
+            TOKEN_TTL,
             request,
         ))
     }
@@ -109,7 +107,7 @@ fn setup() -> (
     ManualClock,
 ) {
     let clock = ManualClock::new();
-    let provider = Scripted::new(&clock);
+    let provider = Scripted::new();
     let (connector, store) = connector(&provider, &clock);
     (provider, connector, store, clock)
 }
@@ -304,7 +302,7 @@ async fn permanent_failure_consumes_the_session() {
 #[tokio::test]
 async fn session_from_another_provider_is_refused() {
     let clock = ManualClock::new();
-    let provider = Scripted::new(&clock);
+    let provider = Scripted::new();
     let (connector, store) = connector(&provider, &clock);
     let started = connector
         .start("u", "https://app.example/cb")

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, StatusCode};
 use rand::Rng as _;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
@@ -123,6 +124,27 @@ impl Response {
     pub fn json<T: DeserializeOwned>(&self, provider: &str, operation: Operation) -> Result<T> {
         decode_json(&self.body, provider, operation)
     }
+
+    /// Like [`json`](Self::json), and also removes `secrets` from the excerpt: for answers
+    /// that echo a secret under an innocent key (Flatpeak returns the connect token as `id`).
+    pub fn json_scrubbing<T: DeserializeOwned>(
+        &self,
+        provider: &str,
+        operation: Operation,
+        secrets: &[&SecretString],
+    ) -> Result<T> {
+        decode_json(&self.body, provider, operation).map_err(|err| {
+            // Scrub the whole body before cutting the excerpt, so no partial secret survives.
+            let mut text = String::from_utf8_lossy(&self.body).into_owned();
+            for secret in secrets {
+                let value = secret.expose_secret();
+                if !value.is_empty() {
+                    text = text.replace(value, redact::REDACTED);
+                }
+            }
+            err.with_body_excerpt(redact::excerpt(text.as_bytes()))
+        })
+    }
 }
 
 /// Decodes JSON with the path of the first problem on failure (see [`Response::json`]).
@@ -158,22 +180,65 @@ pub fn decode_json<T: DeserializeOwned>(
     })
 }
 
-/// serde's messages quote offending values (`invalid type: string "…"`); drop them, a value
-/// may be a secret.
+/// serde's messages quote offending values (`invalid type: string "…"`, ``integer `123` ``);
+/// drop everything inside quotes or backticks, a value may be a secret.
 fn strip_quoted(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
-    let mut in_quotes = false;
+    let mut open: Option<char> = None;
+    let mut escaped = false;
     for c in message.chars() {
-        if c == '"' {
-            if !in_quotes {
-                out.push_str("\"…\"");
+        match open {
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some(quote) if c == quote => {
+                out.push(quote);
+                open = None;
             }
-            in_quotes = !in_quotes;
-        } else if !in_quotes {
-            out.push(c);
+            Some(_) => {}
+            None if c == '"' || c == '`' => {
+                out.push(c);
+                out.push('…');
+                open = Some(c);
+            }
+            None => out.push(c),
         }
     }
     out
+}
+
+/// The error for a vendor's non-2xx `response`, with everything every provider attaches:
+/// provider, status, the vendor's code and message (redacted, bounded), a redacted body
+/// excerpt when the body was not the vendor's error shape, and `Retry-After`.
+///
+/// Each provider decides `kind` and `message` from its own error table and passes the code
+/// and message it parsed from its own body shape (`None` when the body did not parse).
+pub fn vendor_error(
+    response: &Response,
+    provider: &str,
+    operation: Operation,
+    kind: ErrorKind,
+    message: &str,
+    vendor: Option<(Option<&str>, Option<&str>)>,
+) -> Error {
+    let mut error = Error::new(kind, operation, message)
+        .with_provider(provider)
+        .with_status(response.status().as_u16());
+    match vendor {
+        Some((code, text)) => {
+            if let Some(code) = code {
+                error = error.with_vendor_code(redact::redact_text(code));
+            }
+            if let Some(text) = text {
+                error = error.with_vendor_message(redact::excerpt(text.as_bytes()));
+            }
+        }
+        None if !response.body().is_empty() => error = error.with_body_excerpt(response.excerpt()),
+        None => {}
+    }
+    if let Some(wait) = response.retry_after() {
+        error = error.with_retry_after(wait);
+    }
+    error
 }
 
 /// One provider's HTTP client and policy. Cheap to clone; clones share the connection pool.
@@ -316,7 +381,7 @@ impl HttpClient {
             };
 
             let wait = match wait {
-                Some(wait) if Instant::now() + wait < deadline => wait,
+                Some(wait) if wait < deadline.saturating_duration_since(Instant::now()) => wait,
                 _ => {
                     span.record("latency_ms", started.elapsed().as_millis() as u64);
                     return match outcome {

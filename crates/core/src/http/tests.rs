@@ -70,6 +70,13 @@ fn only_safe_statuses_are_retried_for_non_idempotent_calls() {
 }
 
 #[test]
+fn strip_quoted_drops_quoted_and_backticked_values_even_with_escapes() {
+    let out = strip_quoted(r#"invalid type: string "se\"cret" and integer `12345`, expected u64"#);
+    assert!(!out.contains("cret") && !out.contains("12345"), "{out}");
+    assert!(out.contains("expected u64"), "{out}");
+}
+
+#[test]
 fn decode_error_has_path_and_never_quotes_values() {
     #[derive(Debug, Deserialize)]
     #[allow(dead_code)]

@@ -1,0 +1,68 @@
+//! The example web app.
+//!
+//! ```text
+//! cargo run -p utilconnect-examples --bin webapp                      # provider's sandbox
+//! cargo run -p utilconnect-examples --bin webapp -- --provider pelm --port 8080
+//! cargo run -p utilconnect-examples --bin webapp -- --live            # real vendor from config
+//! ```
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use clap::Parser;
+use utilconnect::Config;
+use utilconnect_examples::webapp::{WebApp, serve};
+use utilconnect_examples::{explain, live_target, provider_name, sandbox_target};
+
+/// Serve the example app.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Provider to use (default: from config, else the first registered).
+    #[arg(long)]
+    provider: Option<String>,
+    /// Port on 127.0.0.1.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Use the real vendor with credentials from utilconnect.toml / UTILCONNECT_* instead of
+    /// the embedded sandbox.
+    #[arg(long)]
+    live: bool,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
+    match run(Args::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{}", explain(&err));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> utilconnect::Result<()> {
+    let config = Config::load()?;
+    let provider = provider_name(args.provider.as_deref(), &config)?;
+    let target = if args.live {
+        live_target(&provider, &config)?
+    } else {
+        sandbox_target(&provider).await?
+    };
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+    let connector = target.connector.clone();
+    let (url, task) = serve(addr, |base| WebApp::new(connector, base))
+        .await
+        .map_err(|e| utilconnect::Error::config(format!("cannot listen on {addr}: {e}")))?;
+    match &target.sandbox {
+        Some(sandbox) => println!("{provider} sandbox on {}", sandbox.base_url()),
+        None => println!("{provider}: live vendor"),
+    }
+    println!("open {url}  (Ctrl-C to stop)");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = task => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! Code shared by the examples: picking a connector (a real vendor from config, or a
+//! provider's embedded sandbox), and the web app.
+//!
+//! The examples link both providers; an app links the ones it wants the same way.
+
+use std::sync::Arc;
+
+use utilconnect::sandbox::Sandbox;
+use utilconnect::{Config, Connector, Error, Result};
+// Named so the linker keeps their registrations.
+use utilconnect_flatpeak as _;
+use utilconnect_pelm as _;
+
+pub mod webapp;
+
+/// A connector and, when it talks to an embedded sandbox, the sandbox (keep it alive).
+pub struct Target {
+    /// The connector the app code uses.
+    pub connector: Connector,
+    /// The running sandbox, if the connector points at one.
+    pub sandbox: Option<Box<dyn Sandbox>>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("provider", &self.connector.provider().info().name)
+            .field(
+                "sandbox",
+                &self.sandbox.as_ref().map(|s| s.base_url().as_str()),
+            )
+            .finish()
+    }
+}
+
+/// The provider named by `provider`, else by config, else the first registered sandbox.
+pub fn provider_name(provider: Option<&str>, config: &Config) -> Result<String> {
+    if let Some(name) = provider {
+        return Ok(name.to_owned());
+    }
+    if let Ok(name) = config.provider_name() {
+        return Ok(name.to_owned());
+    }
+    utilconnect::sandbox::sandboxes()
+        .first()
+        .map(|s| s.provider().to_owned())
+        .ok_or_else(|| Error::config("no provider sandbox is registered"))
+}
+
+/// A connector for `provider` against its embedded sandbox (no credentials needed).
+pub async fn sandbox_target(provider: &str) -> Result<Target> {
+    let descriptor = utilconnect::sandbox::sandboxes()
+        .into_iter()
+        .find(|s| s.provider() == provider)
+        .ok_or_else(|| Error::config(format!("provider `{provider}` has no sandbox")))?;
+    let sandbox = descriptor.start().await?;
+    let built = utilconnect::build_provider(provider, &sandbox.provider_config())?;
+    let connector = Connector::builder(built)
+        .clock(Arc::new(sandbox.clock().clone()))
+        .build();
+    Ok(Target {
+        connector,
+        sandbox: Some(sandbox),
+    })
+}
+
+/// A connector for `provider` against the real vendor, from `config` (file and environment).
+pub fn live_target(provider: &str, config: &Config) -> Result<Target> {
+    let built = utilconnect::build_provider(provider, &config.provider_config(provider))?;
+    Ok(Target {
+        connector: Connector::new(built),
+        sandbox: None,
+    })
+}
+
+/// A one-line description of an error for people: kind, message, and what to do.
+pub fn explain(err: &Error) -> String {
+    use utilconnect::ErrorKind::*;
+    let hint = match err.kind() {
+        Config => "check utilconnect.toml and UTILCONNECT_* variables",
+        Unauthorized | Forbidden => "check the provider's credentials",
+        InvalidInput => "fix the input named above",
+        RateLimited | Upstream | Network | Timeout | Pending => "try again in a moment",
+        StateMismatch | ExpiredToken | InvalidCode => "start a new flow",
+        Cancelled => "the user chose not to connect; they can start again",
+        Disconnected => "the user removed the link",
+        QuotaExceeded => "raise the vendor plan's quota",
+        _ => "see the message above",
+    };
+    format!("{} error: {err} — {hint}", err.kind())
+}
