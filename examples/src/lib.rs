@@ -11,6 +11,7 @@ use utilconnect::{Config, Connector, Error, Result};
 use utilconnect_flatpeak as _;
 use utilconnect_pelm as _;
 
+pub mod file_store;
 pub mod webapp;
 
 /// A connector and, when it talks to an embedded sandbox, the sandbox (keep it alive).
@@ -33,18 +34,24 @@ impl std::fmt::Debug for Target {
     }
 }
 
-/// The provider named by `provider`, else by config, else the first registered sandbox.
-pub fn provider_name(provider: Option<&str>, config: &Config) -> Result<String> {
-    if let Some(name) = provider {
-        return Ok(name.to_owned());
+/// The provider named by `provider`, else by config (`provider = …` /
+/// `UTILCONNECT_PROVIDER`); an error saying how to choose one otherwise.
+pub fn chosen_provider(provider: Option<&str>, config: &Config) -> Result<String> {
+    match provider {
+        Some(name) => Ok(name.to_owned()),
+        None => config.provider_name().map(str::to_owned),
     }
-    if let Ok(name) = config.provider_name() {
-        return Ok(name.to_owned());
-    }
-    utilconnect::sandbox::sandboxes()
-        .first()
-        .map(|s| s.provider().to_owned())
-        .ok_or_else(|| Error::config("no provider sandbox is registered"))
+}
+
+/// Like [`chosen_provider`], falling back to the first registered sandbox: for tools that
+/// run against the embedded sandboxes by default.
+pub fn chosen_or_first_sandbox(provider: Option<&str>, config: &Config) -> Result<String> {
+    chosen_provider(provider, config).or_else(|_| {
+        utilconnect::sandbox::sandboxes()
+            .first()
+            .map(|s| s.provider().to_owned())
+            .ok_or_else(|| Error::config("no provider sandbox is registered"))
+    })
 }
 
 /// A connector for `provider` against its embedded sandbox (no credentials needed).

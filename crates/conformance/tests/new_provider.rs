@@ -337,8 +337,8 @@ impl Sandbox for ToySandbox {
     }
 }
 
-fn start_toy() -> BoxFuture<Result<Box<dyn Sandbox>>> {
-    Box::pin(async {
+fn start_toy(addr: Option<std::net::SocketAddr>) -> BoxFuture<Result<Box<dyn Sandbox>>> {
+    Box::pin(async move {
         let state = ToyState::default();
         let log = state.log.clone();
         log.name_value(API_KEY, "api_key");
@@ -347,7 +347,10 @@ fn start_toy() -> BoxFuture<Result<Box<dyn Sandbox>>> {
             .route("/authorize", get(authorize).post(approve))
             .route("/exchange", post(exchange))
             .with_state(state.clone());
-        let server = SandboxServer::start(router, Faults::default(), log).await?;
+        let server = match addr {
+            Some(addr) => SandboxServer::start_on(addr, router, Faults::default(), log).await?,
+            None => SandboxServer::start(router, Faults::default(), log).await?,
+        };
         Ok(Box::new(ToySandbox {
             server,
             clock: state.clock.clone(),

@@ -11,7 +11,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use clap::Parser;
 use utilconnect::Config;
 use utilconnect_examples::webapp::{WebApp, serve};
-use utilconnect_examples::{explain, live_target, provider_name, sandbox_target};
+use utilconnect_examples::{
+    chosen_or_first_sandbox, chosen_provider, explain, live_target, sandbox_target,
+};
 
 /// Serve the example app.
 #[derive(Debug, Parser)]
@@ -44,11 +46,14 @@ async fn main() -> std::process::ExitCode {
 
 async fn run(args: Args) -> utilconnect::Result<()> {
     let config = Config::load()?;
-    let provider = provider_name(args.provider.as_deref(), &config)?;
-    let target = if args.live {
-        live_target(&provider, &config)?
+    let (provider, target) = if args.live {
+        let provider = chosen_provider(args.provider.as_deref(), &config)?;
+        let target = live_target(&provider, &config)?;
+        (provider, target)
     } else {
-        sandbox_target(&provider).await?
+        let provider = chosen_or_first_sandbox(args.provider.as_deref(), &config)?;
+        let target = sandbox_target(&provider).await?;
+        (provider, target)
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let connector = target.connector.clone();

@@ -20,6 +20,7 @@ mod record;
 mod server;
 
 use std::fmt;
+use std::net::SocketAddr;
 
 use async_trait::async_trait;
 use url::Url;
@@ -102,9 +103,10 @@ impl Route {
     }
 }
 
-/// Starts one provider's emulator; what a provider crate registers for tools that run every
-/// sandbox (the quickstart, the conformance suite).
-pub type StartFn = fn() -> futures_boxed::BoxFuture<Result<Box<dyn Sandbox>>>;
+/// Starts one provider's emulator on the given loopback address (`None`: a free port); what a
+/// provider crate registers for tools that run every sandbox (the quickstart, the CLI, the
+/// conformance suite).
+pub type StartFn = fn(Option<SocketAddr>) -> futures_boxed::BoxFuture<Result<Box<dyn Sandbox>>>;
 
 /// A registered emulator.
 pub struct SandboxDescriptor {
@@ -126,7 +128,12 @@ impl SandboxDescriptor {
 
     /// Starts the emulator on a free loopback port.
     pub async fn start(&self) -> Result<Box<dyn Sandbox>> {
-        (self.start)().await
+        (self.start)(None).await
+    }
+
+    /// Starts the emulator on `addr` (loopback only), for a person to click through.
+    pub async fn start_on(&self, addr: SocketAddr) -> Result<Box<dyn Sandbox>> {
+        (self.start)(Some(addr)).await
     }
 }
 

@@ -233,9 +233,11 @@ impl Sandbox for FlatpeakSandbox {
     }
 }
 
-fn start_boxed() -> utilconnect::sandbox::futures_boxed::BoxFuture<Result<Box<dyn Sandbox>>> {
-    Box::pin(async {
-        let sandbox = FlatpeakSandbox::start().await?;
+fn start_boxed(
+    addr: Option<SocketAddr>,
+) -> utilconnect::sandbox::futures_boxed::BoxFuture<Result<Box<dyn Sandbox>>> {
+    Box::pin(async move {
+        let sandbox = FlatpeakSandbox::start_with(SandboxOptions::default(), addr).await?;
         Ok(Box::new(sandbox) as Box<dyn Sandbox>)
     })
 }

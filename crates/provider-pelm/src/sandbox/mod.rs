@@ -227,9 +227,11 @@ impl Sandbox for PelmSandbox {
     }
 }
 
-fn start_boxed() -> utilconnect::sandbox::futures_boxed::BoxFuture<Result<Box<dyn Sandbox>>> {
-    Box::pin(async {
-        let sandbox = PelmSandbox::start().await?;
+fn start_boxed(
+    addr: Option<SocketAddr>,
+) -> utilconnect::sandbox::futures_boxed::BoxFuture<Result<Box<dyn Sandbox>>> {
+    Box::pin(async move {
+        let sandbox = PelmSandbox::start_with(SandboxOptions::default(), addr).await?;
         Ok(Box::new(sandbox) as Box<dyn Sandbox>)
     })
 }
