@@ -137,19 +137,46 @@ impl Row {
 }
 
 fn print_table(rows: &[Row]) {
-    println!();
-    println!(
-        "{:<10} {:<16} {:<48} {:<8} {:>8}",
-        "provider", "user", "connection ids", "data", "time"
-    );
-    for row in rows {
+    let header = ["provider", "user", "connection ids", "data", "time"];
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.provider.clone(),
+                r.user.clone(),
+                r.ids.clone(),
+                r.data.clone(),
+                format!("{}ms", r.took.as_millis()),
+            ]
+        })
+        .collect();
+    let width = |i: usize| {
+        cells
+            .iter()
+            .map(|c| c[i].len())
+            .chain([header[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..5).map(width).collect();
+    let line = |c: [&str; 5]| {
         println!(
-            "{:<10} {:<16} {:<48} {:<8} {:>6}ms",
-            row.provider,
-            row.user,
-            row.ids,
-            row.data,
-            row.took.as_millis()
-        );
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+            w4 = widths[4]
+        )
+    };
+    println!();
+    line(header);
+    for c in &cells {
+        line([&c[0], &c[1], &c[2], &c[3], &c[4]]);
     }
 }

@@ -1,0 +1,303 @@
+//! End to end in a real browser: headless Chromium, driven through chromedriver (WebDriver,
+//! with the fantoccini client), clicks through the example web app and each provider's
+//! sandbox pages (approve, cancel, wrong password then approve) and checks the result page.
+//! A screenshot of every result page is saved under `target/browser-screenshots/`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`; `.ci/run` and `scripts/test.sh` install
+//! them when missing.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use tokio::process::{Child, Command};
+use url::Url;
+use utilconnect_examples::sandbox_target;
+use utilconnect_examples::webapp::{WebApp, serve};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "chromedriver";
+
+/// Chromium under chromedriver, with a throwaway profile.
+struct Browser {
+    client: Client,
+    _driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn browser() -> Browser {
+    let port = free_port();
+    let driver = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start {CHROMEDRIVER} ({e}); install Debian's chromium and chromium-driver (scripts/test.sh does)")
+        });
+    // Wait (bounded) until chromedriver listens.
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let profile = tempfile::tempdir().expect("profile dir");
+    let args = [
+        "--headless=new".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--disable-quic".to_owned(),
+        "--no-first-run".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--window-size=1000,800".to_owned(),
+        format!("--user-data-dir={}", profile.path().display()),
+    ];
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".to_owned(),
+        serde_json::json!({ "binary": CHROMIUM, "args": args }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let client = ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&format!("http://{addr}"))
+        .await
+        .expect("a WebDriver session with headless Chromium");
+    Browser {
+        client,
+        _driver: driver,
+        _profile: profile,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scenario {
+    Approve,
+    Cancel,
+    WrongPasswordThenApprove,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Cancel => "cancel",
+            Self::WrongPasswordThenApprove => "wrong-password",
+        }
+    }
+}
+
+async fn has(client: &Client, css: &str) -> bool {
+    client
+        .find_all(Locator::Css(css))
+        .await
+        .map(|found| !found.is_empty())
+        .unwrap_or(false)
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    let field = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"));
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+/// Plays the user on whatever hosted page is showing until the browser is back on the app.
+async fn click_through(client: &Client, app: &Url, scenario: Scenario) {
+    let mut wrong_typed = false;
+    for _ in 0..8 {
+        let here = client.current_url().await.expect("current url");
+        if here.origin() == app.origin() {
+            return;
+        }
+        let cancel = scenario == Scenario::Cancel;
+        if has(client, "form#terms").await {
+            click(
+                client,
+                if cancel {
+                    "form#terms button[value=exit]"
+                } else {
+                    "form#terms button[value=accept]"
+                },
+            )
+            .await;
+        } else if has(client, "form#utility").await {
+            if !cancel {
+                click(client, "form#utility input[value=pge]").await;
+            }
+            click(
+                client,
+                if cancel {
+                    "form#utility button[value=exit]"
+                } else {
+                    "form#utility button[value=continue]"
+                },
+            )
+            .await;
+        } else if has(client, "form#credentials").await || has(client, "form#provider-login").await
+        {
+            let form = if has(client, "form#credentials").await {
+                "form#credentials"
+            } else {
+                "form#provider-login"
+            };
+            let (user, password) = if form == "form#credentials" {
+                ("user@pelm.com", "password")
+            } else {
+                ("customer@example.com", "password")
+            };
+            let wrong = scenario == Scenario::WrongPasswordThenApprove && !wrong_typed;
+            type_into(client, &format!("{form} input[name=username]"), user).await;
+            type_into(
+                client,
+                &format!("{form} input[name=password]"),
+                if wrong { "not-it" } else { password },
+            )
+            .await;
+            let submit = if form == "form#credentials" {
+                "button[value=submit]"
+            } else {
+                "button[value=login]"
+            };
+            click(client, &format!("{form} {submit}")).await;
+            if wrong {
+                wrong_typed = true;
+                let source = client.source().await.expect("page source");
+                assert!(
+                    source.contains("Incorrect"),
+                    "a wrong password shows an error"
+                );
+            }
+        } else if has(client, "form#address").await {
+            if cancel {
+                click(client, "form#address button[value=close]").await;
+            } else {
+                type_into(
+                    client,
+                    "form#address input[name=address_line1]",
+                    "1-3 Strand",
+                )
+                .await;
+                type_into(client, "form#address input[name=post_code]", "WC2N 5EH").await;
+                click(client, "form#address button[value=continue]").await;
+            }
+        } else if has(client, "form#provider").await {
+            click(client, "form#provider input[value=octopus]").await;
+            click(client, "form#provider button[value=continue]").await;
+        } else if has(client, "form#summary").await {
+            click(client, "form#summary button[value=save]").await;
+        } else {
+            let source = client.source().await.unwrap_or_default();
+            panic!("no known form at {here}:\n{source}");
+        }
+    }
+    panic!("the hosted pages did not send the browser back to the app");
+}
+
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")));
+    target.join("browser-screenshots")
+}
+
+async fn run_provider(provider: &str) {
+    let target = sandbox_target(provider).await.expect("sandbox");
+    let connector = target.connector.clone();
+    let (app, server) = serve(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), |base| {
+        WebApp::new(connector, base)
+    })
+    .await
+    .expect("web app");
+    let browser = browser().await;
+    let client = &browser.client;
+    std::fs::create_dir_all(screenshot_dir()).expect("screenshot dir");
+
+    // Cancel first: for Pelm a user who never connected sees the terms page.
+    for scenario in [
+        Scenario::Cancel,
+        Scenario::Approve,
+        Scenario::WrongPasswordThenApprove,
+    ] {
+        client.goto(app.as_str()).await.expect("open the app");
+        click(client, "#connect").await;
+        click_through(client, &app, scenario).await;
+        let outcome = client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Id("outcome"))
+            .await
+            .expect("a result page")
+            .text()
+            .await
+            .expect("outcome text");
+        let page = client.source().await.expect("page source");
+        let png = client.screenshot().await.expect("screenshot");
+        let file = screenshot_dir().join(format!("{provider}-{}.png", scenario.name()));
+        std::fs::write(&file, &png).expect("save screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "a real PNG");
+
+        match scenario {
+            Scenario::Cancel => {
+                assert_eq!(outcome, "Not connected", "{page}");
+                assert!(page.contains("cancelled by user"), "{page}");
+            }
+            Scenario::Approve | Scenario::WrongPasswordThenApprove => {
+                assert_eq!(outcome, "Connected", "{page}");
+                let shown = client
+                    .find(Locator::Id("provider"))
+                    .await
+                    .expect("provider")
+                    .text()
+                    .await
+                    .expect("text");
+                assert_eq!(shown, provider);
+            }
+        }
+        // The result page never shows a secret the sandbox issued or holds.
+        if let Some(sandbox) = &target.sandbox {
+            for secret in sandbox.known_secrets() {
+                assert!(!page.contains(&secret), "{scenario:?}: secret on the page");
+            }
+        }
+    }
+    browser.client.close().await.expect("close the browser");
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pelm_in_a_real_browser() {
+    run_provider("pelm").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flatpeak_in_a_real_browser() {
+    run_provider("flatpeak").await;
+}
