@@ -120,6 +120,20 @@ async fn click(client: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
 }
 
+/// Clicks a button that submits a form and waits (bounded) until the browser has left the
+/// page: the old document's root element goes stale.
+async fn submit(client: &Client, css: &str) {
+    let old_root = client.find(Locator::Css("html")).await.expect("a page");
+    click(client, css).await;
+    for _ in 0..200 {
+        if old_root.tag_name().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("clicking `{css}` did not leave the page within 10 s");
+}
+
 async fn type_into(client: &Client, css: &str, text: &str) {
     let field = client
         .find(Locator::Css(css))
@@ -132,14 +146,16 @@ async fn type_into(client: &Client, css: &str, text: &str) {
 /// Plays the user on whatever hosted page is showing until the browser is back on the app.
 async fn click_through(client: &Client, app: &Url, scenario: Scenario) {
     let mut wrong_typed = false;
-    for _ in 0..8 {
+    let mut idle_polls = 0;
+    // Bounded: a few pages, each possibly polled while the browser is still navigating.
+    for _ in 0..60 {
         let here = client.current_url().await.expect("current url");
-        if here.origin() == app.origin() {
+        if here.origin() == app.origin() || has(client, "#outcome").await {
             return;
         }
         let cancel = scenario == Scenario::Cancel;
         if has(client, "form#terms").await {
-            click(
+            submit(
                 client,
                 if cancel {
                     "form#terms button[value=exit]"
@@ -152,7 +168,7 @@ async fn click_through(client: &Client, app: &Url, scenario: Scenario) {
             if !cancel {
                 click(client, "form#utility input[value=pge]").await;
             }
-            click(
+            submit(
                 client,
                 if cancel {
                     "form#utility button[value=exit]"
@@ -181,12 +197,12 @@ async fn click_through(client: &Client, app: &Url, scenario: Scenario) {
                 if wrong { "not-it" } else { password },
             )
             .await;
-            let submit = if form == "form#credentials" {
+            let button = if form == "form#credentials" {
                 "button[value=submit]"
             } else {
                 "button[value=login]"
             };
-            click(client, &format!("{form} {submit}")).await;
+            submit(client, &format!("{form} {button}")).await;
             if wrong {
                 wrong_typed = true;
                 let source = client.source().await.expect("page source");
@@ -197,7 +213,7 @@ async fn click_through(client: &Client, app: &Url, scenario: Scenario) {
             }
         } else if has(client, "form#address").await {
             if cancel {
-                click(client, "form#address button[value=close]").await;
+                submit(client, "form#address button[value=close]").await;
             } else {
                 type_into(
                     client,
@@ -206,16 +222,21 @@ async fn click_through(client: &Client, app: &Url, scenario: Scenario) {
                 )
                 .await;
                 type_into(client, "form#address input[name=post_code]", "WC2N 5EH").await;
-                click(client, "form#address button[value=continue]").await;
+                submit(client, "form#address button[value=continue]").await;
             }
         } else if has(client, "form#provider").await {
             click(client, "form#provider input[value=octopus]").await;
-            click(client, "form#provider button[value=continue]").await;
+            submit(client, "form#provider button[value=continue]").await;
         } else if has(client, "form#summary").await {
-            click(client, "form#summary button[value=save]").await;
+            submit(client, "form#summary button[value=save]").await;
         } else {
-            let source = client.source().await.unwrap_or_default();
-            panic!("no known form at {here}:\n{source}");
+            // Between pages: give the navigation a moment, then look again.
+            idle_polls += 1;
+            if idle_polls > 40 {
+                let source = client.source().await.unwrap_or_default();
+                panic!("no known form at {here}:\n{source}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
     panic!("the hosted pages did not send the browser back to the app");
@@ -247,7 +268,7 @@ async fn run_provider(provider: &str) {
         Scenario::WrongPasswordThenApprove,
     ] {
         client.goto(app.as_str()).await.expect("open the app");
-        click(client, "#connect").await;
+        submit(client, "#connect").await;
         click_through(client, &app, scenario).await;
         let outcome = client
             .wait()

@@ -50,6 +50,11 @@ impl BearerCache {
         Ok((token, false))
     }
 
+    /// Forgets the cached bearer, whatever it is.
+    pub async fn clear(&self) {
+        *self.slot.lock().await = None;
+    }
+
     /// Forgets `refused` if it is still the cached bearer (a newer one is kept).
     pub async fn invalidate(&self, refused: &SecretString) {
         let mut slot = self.slot.lock().await;

@@ -74,6 +74,12 @@ impl FlatpeakProvider {
         self
     }
 
+    /// Forgets the cached bearer, so the next call logs in again (e.g. after rotating the
+    /// API key, or to measure a flow that includes the login).
+    pub async fn clear_bearer(&self) {
+        self.bearer.clear().await;
+    }
+
     pub(crate) fn build(table: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
         Ok(Arc::new(Self::from_config(table)?))
     }

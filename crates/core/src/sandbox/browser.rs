@@ -223,10 +223,16 @@ static ERROR: LazyLock<Regex> =
 static TITLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?s)<title>(.*?)</title>").expect("static regex"));
 
+static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?P<name>[A-Za-z][A-Za-z0-9_-]*)="(?P<value>[^"]*)""#).expect("static regex")
+});
+
+/// The value of attribute `name` in a tag's attribute text.
 fn attr(attrs: &str, name: &str) -> Option<String> {
-    let pattern = format!(r#"\b{name}="([^"]*)""#);
-    let re = Regex::new(&pattern).ok()?;
-    re.captures(attrs).map(|c| unescape_html(&c[1]))
+    ATTRIBUTE
+        .captures_iter(attrs)
+        .find(|c| &c["name"] == name)
+        .map(|c| unescape_html(&c["value"]))
 }
 
 /// Escapes text for HTML (content and double-quoted attributes); emulators use it for every

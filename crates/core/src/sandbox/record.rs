@@ -55,7 +55,7 @@ pub struct RequestLog {
 #[derive(Debug, Default)]
 struct Inner {
     requests: Vec<RawRequest>,
-    /// Exact values to replace, with their labels, longest first.
+    /// Exact values to replace, with their labels, in the order they were named.
     names: Vec<(String, String)>,
 }
 
@@ -110,11 +110,9 @@ impl RequestLog {
         if value.is_empty() {
             return;
         }
-        let mut inner = self.lock();
-        inner.names.push((value, format!("[{label}]")));
-        inner
-            .names
-            .sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
+        // Kept in naming order (cheap for emulators naming thousands of values); sorted
+        // longest-first only when requests are read.
+        self.lock().names.push((value, format!("[{label}]")));
     }
 
     /// Records a raw request. `fault` names the fault injected into it, if any.
@@ -147,11 +145,8 @@ impl RequestLog {
     /// Every request so far.
     pub fn all(&self) -> Vec<RecordedRequest> {
         let inner = self.lock();
-        inner
-            .requests
-            .iter()
-            .map(|r| r.normalise(&inner.names))
-            .collect()
+        let names = longest_first(&inner.names);
+        inner.requests.iter().map(|r| r.normalise(&names)).collect()
     }
 
     /// The requests to `path` so far.
@@ -162,7 +157,7 @@ impl RequestLog {
     /// Replaces every named value in `text` with its label (for snapshots of results, e.g.
     /// vendor ids in a `Connection`).
     pub fn normalise_text(&self, text: &str) -> String {
-        replace_names(&self.lock().names, text)
+        replace_names(&longest_first(&self.lock().names), text)
     }
 
     /// Every value named so far (issued tokens, codes, …), for tests that assert secrets
@@ -189,6 +184,14 @@ impl RequestLog {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// The names, longest value first (so a value is replaced before any prefix of it); the
+/// first label given to a value wins.
+fn longest_first(names: &[(String, String)]) -> Vec<(String, String)> {
+    let mut sorted = names.to_vec();
+    sorted.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
+    sorted
 }
 
 fn headers_content_type(headers: &BTreeMap<String, String>) -> Option<String> {

@@ -8,6 +8,7 @@ use std::convert::Infallible;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::Body;
@@ -49,6 +50,7 @@ pub struct SandboxServer {
     base_url: Url,
     faults: Faults,
     log: RequestLog,
+    connections: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
@@ -93,12 +95,20 @@ impl SandboxServer {
             .map_err(|e| Error::config(format!("bad sandbox address: {e}")))?;
         // The port changes from run to run; snapshots show `[sandbox]` instead.
         log.name_value(base_url.as_str().trim_end_matches('/'), "sandbox");
-        let task = tokio::spawn(accept_loop(listener, router, faults.clone(), log.clone()));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(accept_loop(
+            listener,
+            router,
+            faults.clone(),
+            log.clone(),
+            connections.clone(),
+        ));
         Ok(Self {
             addr,
             base_url,
             faults,
             log,
+            connections,
             task,
         })
     }
@@ -122,6 +132,12 @@ impl SandboxServer {
     pub fn requests(&self) -> &RequestLog {
         &self.log
     }
+
+    /// How many TCP connections the server has accepted (shows whether clients reuse
+    /// connections).
+    pub fn connections_accepted(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
 }
 
 impl Drop for SandboxServer {
@@ -130,7 +146,13 @@ impl Drop for SandboxServer {
     }
 }
 
-async fn accept_loop(listener: TcpListener, router: Router, faults: Faults, log: RequestLog) {
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    faults: Faults,
+    log: RequestLog,
+    connections_accepted: Arc<AtomicUsize>,
+) {
     // Connections live in this set, so aborting the accept task closes them all.
     let mut connections = JoinSet::new();
     let shared = Arc::new((router, faults, log));
@@ -145,6 +167,7 @@ async fn accept_loop(listener: TcpListener, router: Router, faults: Faults, log:
             },
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
+        connections_accepted.fetch_add(1, Ordering::Relaxed);
         let shared = shared.clone();
         connections.spawn(async move {
             let service = hyper::service::service_fn(move |request| {
@@ -313,6 +336,11 @@ mod tests {
             .map(|r| r.fault)
             .collect();
         assert_eq!(faults, [Some("drop connection".to_owned()), None]);
+        assert_eq!(
+            server.connections_accepted(),
+            2,
+            "the dropped connection was replaced"
+        );
 
         server.requests().clear();
         server

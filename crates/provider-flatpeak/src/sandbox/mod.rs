@@ -86,6 +86,11 @@ impl FlatpeakSandbox {
             .unwrap_or_else(|_| self.server.base_url().clone())
     }
 
+    /// The HTTP server (connection counts, for benchmarks).
+    pub fn server(&self) -> &SandboxServer {
+        &self.server
+    }
+
     /// The options in force.
     pub fn options(&self) -> &SandboxOptions {
         &self.emulator.options

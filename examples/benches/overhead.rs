@@ -1,0 +1,594 @@
+//! What the abstraction costs, measured against hand-written reqwest code making the same HTTP
+//! calls to the same loopback sandbox, in one run.
+//!
+//! ```text
+//! cargo bench -p utilconnect-examples --bench overhead              # full run (a few minutes)
+//! cargo bench -p utilconnect-examples --bench overhead -- --quick   # under a minute
+//! ```
+//!
+//! A custom harness rather than criterion or divan: the figures asked for are *ratios* between
+//! two implementations measured side by side (interleaved, so machine drift hits both), plus
+//! throughput, call counts and peak memory of child processes, which those frameworks do not
+//! report. Timings here never gate a test; `BENCHMARKS.md` records a run.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use url::Url;
+use utilconnect::sandbox::{Sandbox, UserAction};
+use utilconnect::{Connector, Started};
+use utilconnect_flatpeak::FlatpeakProvider;
+use utilconnect_flatpeak::sandbox::FlatpeakSandbox;
+use utilconnect_pelm::PelmProvider;
+use utilconnect_pelm::sandbox::PelmSandbox;
+
+const CALLBACK: &str = "https://app.example/bench/callback";
+
+struct Sizes {
+    latency_iterations: usize,
+    concurrent_flows: usize,
+    memory_small: usize,
+    memory_large: usize,
+    logins_calls: usize,
+}
+
+impl Sizes {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Self {
+                latency_iterations: 60,
+                concurrent_flows: 256,
+                memory_small: 100,
+                memory_large: 1_000,
+                logins_calls: 1_000,
+            }
+        } else {
+            Self {
+                latency_iterations: 400,
+                concurrent_flows: 2_048,
+                memory_small: 100,
+                memory_large: 10_000,
+                logins_calls: 1_000,
+            }
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(pos) = args.iter().position(|a| a == "--memory-child") {
+        let mode = args.get(pos + 1).cloned().unwrap_or_default();
+        let provider = args.get(pos + 2).cloned().unwrap_or_default();
+        let flows = args.get(pos + 3).and_then(|n| n.parse().ok()).unwrap_or(0);
+        memory_child(&mode, &provider, flows);
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let sizes = Sizes::new(quick);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    println!(
+        "utilconnect overhead benchmark ({} mode), {} cores",
+        if quick { "quick" } else { "full" },
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let started = Instant::now();
+    runtime.block_on(async {
+        for provider in ["pelm", "flatpeak"] {
+            println!("\n== {provider}");
+            let bench = Bench::start(provider).await;
+            bench.sandbox_alone().await;
+            bench.latency(sizes.latency_iterations).await;
+            bench.throughput(sizes.concurrent_flows).await;
+            bench.cold_start().await;
+            if provider == "flatpeak" {
+                bench.logins(sizes.logins_calls).await;
+            }
+        }
+    });
+    println!("\n== memory (peak RSS of a child process running N sequential flows)");
+    for provider in ["pelm", "flatpeak"] {
+        memory(provider, sizes.memory_small, sizes.memory_large);
+    }
+    println!("\ntotal time {:.1}s", started.elapsed().as_secs_f64());
+}
+
+// ------------------------------------------------------------------ the two implementations
+
+/// One provider's sandbox, the SDK connector and the hand-written client, side by side.
+struct Bench {
+    provider: &'static str,
+    sandbox: Box<dyn Sandbox>,
+    connections: Box<dyn Fn() -> usize + Send + Sync>,
+    connector: Connector,
+    flatpeak: Option<Arc<FlatpeakProvider>>,
+    raw: Raw,
+}
+
+impl Bench {
+    async fn start(provider: &'static str) -> Self {
+        let (sandbox, connections): (Box<dyn Sandbox>, Box<dyn Fn() -> usize + Send + Sync>) =
+            match provider {
+                "pelm" => {
+                    let s = Arc::new(PelmSandbox::start().await.expect("sandbox"));
+                    let counter = s.clone();
+                    (
+                        Box::new(Shared(s)),
+                        Box::new(move || counter.server().connections_accepted()),
+                    )
+                }
+                _ => {
+                    let s = Arc::new(FlatpeakSandbox::start().await.expect("sandbox"));
+                    let counter = s.clone();
+                    (
+                        Box::new(Shared(s)),
+                        Box::new(move || counter.server().connections_accepted()),
+                    )
+                }
+            };
+        let table: Value = sandbox.provider_config().extract().expect("table");
+        let (connector, flatpeak) = if provider == "flatpeak" {
+            let p = Arc::new(
+                FlatpeakProvider::from_config(&sandbox.provider_config()).expect("provider"),
+            );
+            (Connector::new(p.clone()), Some(p))
+        } else {
+            let p =
+                Arc::new(PelmProvider::from_config(&sandbox.provider_config()).expect("provider"));
+            (Connector::new(p), None)
+        };
+        Self {
+            provider,
+            sandbox,
+            connections,
+            connector,
+            flatpeak,
+            raw: Raw::new(provider, &table),
+        }
+    }
+
+    /// One SDK flow; the time spent in API calls (the end user's pages are not timed).
+    async fn sdk_flow(&self, user: &str, with_login: bool) -> Duration {
+        if with_login {
+            if let Some(p) = &self.flatpeak {
+                p.clear_bearer().await;
+            }
+        }
+        let t0 = Instant::now();
+        let started: Started = self.connector.start(user, CALLBACK).await.expect("start");
+        let api = t0.elapsed();
+        let callback = self
+            .sandbox
+            .act(started.connect_url.expose(), UserAction::Approve)
+            .await
+            .expect("act");
+        let t1 = Instant::now();
+        self.connector
+            .finish(callback.as_str())
+            .await
+            .expect("finish");
+        api + t1.elapsed()
+    }
+
+    async fn raw_flow(&self, user: &str, with_login: bool) -> Duration {
+        let t0 = Instant::now();
+        let (connect_url, auth) = self.raw.create(user, with_login).await;
+        let api = t0.elapsed();
+        let callback = self
+            .sandbox
+            .act(&connect_url, UserAction::Approve)
+            .await
+            .expect("act");
+        let t1 = Instant::now();
+        self.raw.complete(&callback, &auth).await;
+        api + t1.elapsed()
+    }
+
+    async fn sandbox_alone(&self) {
+        // The emulator's own capacity: 64 concurrent minimal token requests.
+        let n = 2_000;
+        let started = Instant::now();
+        let raw = &self.raw;
+        let users: Vec<String> = (0..n).map(|i| format!("alone-{i}")).collect();
+        for chunk in users.chunks(64) {
+            join_all(chunk.iter().map(|user| raw.create_only(user)).collect()).await;
+        }
+        let rps = n as f64 / started.elapsed().as_secs_f64();
+        println!(
+            "sandbox alone: {rps:.0} token requests/s at 64 concurrent (the flows below need far fewer)"
+        );
+    }
+
+    async fn latency(&self, iterations: usize) {
+        // Warm both sides (connections, caches).
+        for i in 0..10 {
+            self.sdk_flow(&format!("warm-sdk-{i}"), true).await;
+            self.raw_flow(&format!("warm-raw-{i}"), true).await;
+        }
+        let mut sdk = Vec::with_capacity(iterations);
+        let mut raw = Vec::with_capacity(iterations);
+        for i in 0..iterations {
+            // Interleaved, so drift in the machine hits both sides alike.
+            sdk.push(self.sdk_flow(&format!("lat-sdk-{i}"), true).await);
+            raw.push(self.raw_flow(&format!("lat-raw-{i}"), true).await);
+        }
+        let (s, r) = (median(&mut sdk), median(&mut raw));
+        let login = if self.provider == "flatpeak" {
+            " incl. /login"
+        } else {
+            ""
+        };
+        println!(
+            "one flow (create token + complete{login}), median of {iterations}: utilconnect {:.3} ms, hand-written {:.3} ms, ratio {:.3} (goal <= 1.05)",
+            ms(s),
+            ms(r),
+            s.as_secs_f64() / r.as_secs_f64()
+        );
+    }
+
+    async fn throughput(&self, flows: usize) {
+        let sdk = self.run_concurrent(flows, true).await;
+        let raw = self.run_concurrent(flows, false).await;
+        println!(
+            "64 concurrent flows, {flows} in all: utilconnect {sdk:.0} flows/s, hand-written {raw:.0} flows/s, ratio {:.3} (goal >= 0.95)",
+            sdk / raw
+        );
+    }
+
+    async fn run_concurrent(&self, flows: usize, sdk: bool) -> f64 {
+        let started = Instant::now();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let worker = || async {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= flows {
+                    break;
+                }
+                let user = format!("{}-{i}", if sdk { "tp-sdk" } else { "tp-raw" });
+                if sdk {
+                    self.sdk_flow(&user, false).await;
+                } else {
+                    self.raw_flow(&user, false).await;
+                }
+            }
+        };
+        let workers: Vec<_> = (0..64).map(|_| worker()).collect();
+        join_all(workers).await;
+        flows as f64 / started.elapsed().as_secs_f64()
+    }
+
+    async fn cold_start(&self) {
+        let table = self.sandbox.provider_config();
+        let t0 = Instant::now();
+        let first = utilconnect::build_provider(self.provider, &table).expect("build");
+        let first_build = t0.elapsed();
+        let mut builds = Vec::new();
+        for _ in 0..50 {
+            let t = Instant::now();
+            let _ = utilconnect::build_provider(self.provider, &table).expect("build");
+            builds.push(t.elapsed());
+        }
+        let later_build = median(&mut builds);
+
+        let connector = Connector::new(first);
+        let before = (self.connections)();
+        let t = Instant::now();
+        connector
+            .start("cold-0", CALLBACK)
+            .await
+            .expect("first call");
+        let first_call = t.elapsed();
+        let mut calls = Vec::new();
+        for i in 1..=100 {
+            let t = Instant::now();
+            connector
+                .start(&format!("cold-{i}"), CALLBACK)
+                .await
+                .expect("call");
+            calls.push(t.elapsed());
+        }
+        let later_call = median(&mut calls);
+        let opened = (self.connections)() - before;
+        println!(
+            "cold start: first provider build {:.2} ms, later builds {:.3} ms (goal < 5 ms); first call {:.2} ms, later calls {:.3} ms; connections opened for 101 sequential calls: {opened} (one reused client)",
+            ms(first_build),
+            ms(later_build),
+            ms(first_call),
+            ms(later_call)
+        );
+    }
+
+    async fn logins(&self, calls: usize) {
+        let provider = Arc::new(
+            FlatpeakProvider::from_config(&self.sandbox.provider_config()).expect("provider"),
+        );
+        let connector = Connector::new(provider);
+        let before = self.sandbox.requests().to_path("/login").len();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let worker = || async {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= calls {
+                    break;
+                }
+                connector
+                    .start(&format!("login-{i}"), CALLBACK)
+                    .await
+                    .expect("start");
+            }
+        };
+        join_all((0..16).map(|_| worker()).collect()).await;
+        let logins = self.sandbox.requests().to_path("/login").len() - before;
+        println!(
+            "flatpeak: /login calls for {calls} create_token calls (16 concurrent, cold provider): {logins} (goal: exactly 1)"
+        );
+    }
+}
+
+/// Hand-written reqwest code making the same calls a careful app would.
+struct Raw {
+    provider: &'static str,
+    client: reqwest::Client,
+    table: Value,
+    /// A bearer kept between calls, as a careful hand-written app would.
+    cached_bearer: tokio::sync::OnceCell<String>,
+}
+
+impl Raw {
+    fn new(provider: &'static str, table: &Value) -> Self {
+        Self {
+            provider,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            table: table.clone(),
+            cached_bearer: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    fn s(&self, key: &str) -> &str {
+        self.table[key].as_str().unwrap_or_default()
+    }
+
+    fn api(&self, path: &str) -> String {
+        format!("{}{}", self.s("api_base_url").trim_end_matches('/'), path)
+    }
+
+    async fn json(response: reqwest::Response) -> Value {
+        assert!(response.status().is_success(), "{}", response.status());
+        serde_json::from_slice(&response.bytes().await.expect("body")).expect("json")
+    }
+
+    async fn bearer(&self) -> String {
+        let login = self
+            .client
+            .get(self.api("/login"))
+            .basic_auth(self.s("account_id"), Some(self.s("api_key")))
+            .header("Flatpeak-Version", "2025-09-14.anode")
+            .send()
+            .await
+            .expect("login");
+        Self::json(login).await["bearer_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Creates a token (Flatpeak: logging in first when `login`, else with a kept bearer);
+    /// the connect URL and what `complete` needs (Flatpeak: the bearer).
+    async fn create(&self, user: &str, login: bool) -> (Url, String) {
+        if self.provider == "pelm" {
+            let response = self
+                .client
+                .post(self.api("/auth/connect-token"))
+                .header("Pelm-Client-Id", self.s("client_id"))
+                .header("Pelm-Secret", self.s("client_secret"))
+                .form(&[("user_id", user)])
+                .send()
+                .await
+                .expect("token");
+            let token = Self::json(response).await["connect_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let mut url = Url::parse(self.s("connect_base_url")).expect("url");
+            url.query_pairs_mut()
+                .append_pair("redirect_uri", CALLBACK)
+                .append_pair("connect_token", &token)
+                .append_pair("state", "hand-written-state");
+            (url, String::new())
+        } else {
+            let bearer = if login {
+                self.bearer().await
+            } else {
+                self.cached_bearer
+                    .get_or_init(|| self.bearer())
+                    .await
+                    .clone()
+            };
+            let body = serde_json::json!({"connect_url": self.s("connect_web_url"), "callback_url": format!("{CALLBACK}?state=hand-written")});
+            let response = self
+                .client
+                .post(self.api("/connect/token"))
+                .bearer_auth(&bearer)
+                .header("Flatpeak-Version", "2025-09-14.anode")
+                .header("Content-Type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await
+                .expect("token");
+            let token = Self::json(response).await["connect_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let mut url = Url::parse(self.s("connect_web_url")).expect("url");
+            url.query_pairs_mut().append_pair("fp_cot", &token);
+            (url, bearer)
+        }
+    }
+
+    async fn create_only(&self, user: &str) {
+        self.create(user, false).await;
+    }
+
+    async fn complete(&self, callback: &Url, bearer: &str) {
+        let params: std::collections::HashMap<String, String> =
+            callback.query_pairs().into_owned().collect();
+        if self.provider == "pelm" {
+            let response = self
+                .client
+                .post(self.api("/auth/token"))
+                .header("Pelm-Client-Id", self.s("client_id"))
+                .header("Pelm-Secret", self.s("client_secret"))
+                .form(&[("code", params["code"].as_str()), ("grant_type", "code")])
+                .send()
+                .await
+                .expect("exchange");
+            let body = Self::json(response).await;
+            assert!(body["access_token"].is_string());
+        } else {
+            let response = self
+                .client
+                .get(self.api("/connect/token"))
+                .query(&[("connect_token", params["fp_cot"].as_str())])
+                .bearer_auth(bearer)
+                .header("Flatpeak-Version", "2025-09-14.anode")
+                .send()
+                .await
+                .expect("retrieve");
+            let body = Self::json(response).await;
+            assert_eq!(body["complete_action"], "SAVE");
+        }
+    }
+}
+
+// ------------------------------------------------------------------ memory
+
+fn memory(provider: &str, small: usize, large: usize) {
+    let exe = std::env::current_exe().expect("own path");
+    let run = |mode: &str, flows: usize| -> f64 {
+        let out = Command::new(&exe)
+            .args(["--memory-child", mode, provider, &flows.to_string()])
+            .output()
+            .expect("child");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines()
+            .find_map(|l| l.strip_prefix("peak_kb="))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "child printed no peak: {text} {}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            })
+    };
+    let (sdk_small, sdk_large) = (run("sdk", small), run("sdk", large));
+    let (raw_small, raw_large) = (run("raw", small), run("raw", large));
+    let sdk_growth = sdk_large - sdk_small;
+    let raw_growth = raw_large - raw_small;
+    let extra = flows_diff(sdk_growth - raw_growth, large - small);
+    println!(
+        "{provider}: utilconnect {:.1} MiB after {small} flows, {:.1} MiB after {large} (ratio {:.2}); hand-written {:.1} / {:.1} MiB (ratio {:.2}); growth the SDK adds beyond the same traffic without it: {extra:.2} KiB/flow (goal: flat, ~0)",
+        sdk_small / 1024.0,
+        sdk_large / 1024.0,
+        sdk_large / sdk_small,
+        raw_small / 1024.0,
+        raw_large / 1024.0,
+        raw_large / raw_small,
+    );
+}
+
+fn flows_diff(kb: f64, flows: usize) -> f64 {
+    kb / flows as f64
+}
+
+/// A child process: `flows` sequential flows, then its peak resident set size.
+fn memory_child(mode: &str, provider: &str, flows: usize) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let bench = Bench::start(if provider == "pelm" {
+            "pelm"
+        } else {
+            "flatpeak"
+        })
+        .await;
+        for i in 0..flows {
+            let user = format!("mem-{i}");
+            if mode == "sdk" {
+                bench.sdk_flow(&user, false).await;
+            } else {
+                bench.raw_flow(&user, false).await;
+            }
+        }
+    });
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map(|v| v.trim().trim_end_matches("kB").trim().to_owned())
+        .unwrap_or_default();
+    println!("peak_kb={peak}");
+}
+
+// ------------------------------------------------------------------ helpers
+
+struct Shared<S>(Arc<S>);
+
+impl<S: Sandbox> std::fmt::Debug for Shared<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: Sandbox> Sandbox for Shared<S> {
+    fn provider_name(&self) -> &'static str {
+        self.0.provider_name()
+    }
+    fn base_url(&self) -> &Url {
+        self.0.base_url()
+    }
+    fn provider_config(&self) -> utilconnect::ProviderConfig {
+        self.0.provider_config()
+    }
+    fn known_secrets(&self) -> Vec<String> {
+        self.0.known_secrets()
+    }
+    fn clock(&self) -> &utilconnect::ManualClock {
+        self.0.clock()
+    }
+    fn faults(&self) -> &utilconnect::sandbox::Faults {
+        self.0.faults()
+    }
+    fn requests(&self) -> &utilconnect::sandbox::RequestLog {
+        self.0.requests()
+    }
+    fn route(&self, operation: utilconnect::Operation) -> Option<utilconnect::sandbox::Route> {
+        self.0.route(operation)
+    }
+    async fn act(&self, connect_url: &Url, action: UserAction) -> utilconnect::Result<Url> {
+        self.0.act(connect_url, action).await
+    }
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn join_all<F: std::future::Future<Output = ()>>(futures: Vec<F>) {
+    futures_util::future::join_all(futures).await;
+}
