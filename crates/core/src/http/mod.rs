@@ -153,6 +153,10 @@ pub fn decode_json<T: DeserializeOwned>(
     provider: &str,
     operation: Operation,
 ) -> Result<T> {
+    // The fast path; the path-tracking decoder runs only to explain a failure.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -315,18 +319,21 @@ impl HttpClient {
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
-        drop(request);
-        self.send_with_retries(operation, idempotency, build)
+        self.send_with_retries(operation, idempotency, request, build)
             .instrument(span)
             .await
     }
 
+    /// Sends `first`, and for each retry a copy of it (or, for a body that cannot be copied,
+    /// a request rebuilt with `build`).
     async fn send_with_retries(
         &self,
         operation: Operation,
         idempotency: Idempotency,
+        first: reqwest::Request,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Response> {
+        let mut pending = Some(first);
         let started = Instant::now();
         let deadline = started + self.config.total_deadline;
         let span = tracing::Span::current();
@@ -340,9 +347,21 @@ impl HttpClient {
             }
             let timeout = remaining.min(self.config.request_timeout);
             let attempt_started = Instant::now();
-            let outcome = self
-                .attempt(operation, build(&self.client).timeout(timeout))
-                .await;
+            let mut request = match pending.take() {
+                Some(request) => request,
+                None => build(&self.client).build().map_err(|e| {
+                    Error::new(
+                        ErrorKind::InvalidInput,
+                        operation,
+                        e.without_url().to_string(),
+                    )
+                    .with_provider(self.provider)
+                })?,
+            };
+            // Keep a copy for a retry before this one is consumed.
+            pending = request.try_clone();
+            *request.timeout_mut() = Some(timeout);
+            let outcome = self.attempt(operation, request).await;
             let latency = attempt_started.elapsed();
             let retries_left = attempt <= self.config.max_retries;
 
@@ -401,10 +420,11 @@ impl HttpClient {
     async fn attempt(
         &self,
         operation: Operation,
-        request: reqwest::RequestBuilder,
+        request: reqwest::Request,
     ) -> Result<Response, Failure> {
-        let mut response = request
-            .send()
+        let mut response = self
+            .client
+            .execute(request)
             .await
             .map_err(|e| self.failure(operation, e))?;
         let status = response.status();
@@ -416,7 +436,11 @@ impl HttpClient {
         {
             return Err(Failure::final_error(self.too_large(operation, status)));
         }
-        let mut body = BytesMut::new();
+        let mut body = BytesMut::with_capacity(
+            response
+                .content_length()
+                .map_or(0, |len| usize::try_from(len).unwrap_or(cap).min(cap)),
+        );
         while let Some(chunk) = response
             .chunk()
             .await

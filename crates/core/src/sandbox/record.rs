@@ -54,6 +54,7 @@ pub struct RequestLog {
 
 #[derive(Debug, Default)]
 struct Inner {
+    paused: bool,
     requests: Vec<RawRequest>,
     /// Exact values to replace, with their labels, in the order they were named.
     names: Vec<(String, String)>,
@@ -112,7 +113,10 @@ impl RequestLog {
         }
         // Kept in naming order (cheap for emulators naming thousands of values); sorted
         // longest-first only when requests are read.
-        self.lock().names.push((value, format!("[{label}]")));
+        let mut inner = self.lock();
+        if !inner.paused {
+            inner.names.push((value, format!("[{label}]")));
+        }
     }
 
     /// Records a raw request. `fault` names the fault injected into it, if any.
@@ -132,7 +136,11 @@ impl RequestLog {
                 Some((*name, value.to_owned()))
             })
             .collect();
-        self.lock().requests.push(RawRequest {
+        let mut inner = self.lock();
+        if inner.paused {
+            return;
+        }
+        inner.requests.push(RawRequest {
             method: method.to_owned(),
             path: path.to_owned(),
             query: raw_query.map(str::to_owned),
@@ -140,6 +148,12 @@ impl RequestLog {
             body: body.to_vec(),
             fault,
         });
+    }
+
+    /// Stops (`false`) or resumes (`true`) recording and naming, so a long-running sandbox
+    /// (a benchmark, a person clicking for hours) does not grow without bound.
+    pub fn set_recording(&self, on: bool) {
+        self.lock().paused = !on;
     }
 
     /// Every request so far.
@@ -365,6 +379,19 @@ mod tests {
         assert_eq!(log.all()[0].query["state"], "[state#1]");
         assert_eq!(log.named_values(), ["st-1"]);
         assert_eq!(log.normalise_text("state is st-1"), "state is [state#1]");
+    }
+
+    #[test]
+    fn paused_log_records_and_names_nothing() {
+        let log = RequestLog::default();
+        log.set_recording(false);
+        log.name_value("v", "x");
+        log.record("GET", "/", None, &http::HeaderMap::new(), b"", None);
+        assert!(log.is_empty());
+        assert!(log.named_values().is_empty());
+        log.set_recording(true);
+        log.record("GET", "/", None, &http::HeaderMap::new(), b"", None);
+        assert_eq!(log.len(), 1);
     }
 
     #[test]
