@@ -324,8 +324,8 @@ impl HttpClient {
             .await
     }
 
-    /// Sends `first`, and for each retry a copy of it (or, for a body that cannot be copied,
-    /// a request rebuilt with `build`).
+    /// Sends `first`, and for each retry a request rebuilt with `build` (nothing is copied
+    /// on the path where the first attempt succeeds).
     async fn send_with_retries(
         &self,
         operation: Operation,
@@ -358,8 +358,6 @@ impl HttpClient {
                     .with_provider(self.provider)
                 })?,
             };
-            // Keep a copy for a retry before this one is consumed.
-            pending = request.try_clone();
             *request.timeout_mut() = Some(timeout);
             let outcome = self.attempt(operation, request).await;
             let latency = attempt_started.elapsed();
@@ -428,7 +426,7 @@ impl HttpClient {
             .await
             .map_err(|e| self.failure(operation, e))?;
         let status = response.status();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let cap = self.config.max_body_bytes;
         if response
             .content_length()
