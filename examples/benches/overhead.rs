@@ -4,6 +4,7 @@
 //! ```text
 //! cargo bench -p utilconnect-examples --bench overhead              # full run (a few minutes)
 //! cargo bench -p utilconnect-examples --bench overhead -- --quick   # under a minute
+//! BENCH_PROBE=1 cargo bench -p utilconnect-examples --bench overhead -- --quick  # + CPU probes
 //! ```
 //!
 //! A custom harness rather than criterion or divan: the figures asked for are *ratios* between
@@ -25,6 +26,9 @@ use utilconnect_pelm::PelmProvider;
 use utilconnect_pelm::sandbox::PelmSandbox;
 
 const CALLBACK: &str = "https://app.example/bench/callback";
+
+/// Distinguishes users across concurrent runs (every flow is a new user, in create mode).
+static BATCH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 struct Sizes {
     latency_iterations: usize,
@@ -83,6 +87,10 @@ fn main() {
             println!("\n== {provider}");
             let bench = Bench::start(provider).await;
             bench.sandbox_alone().await;
+            if std::env::var_os("BENCH_PROBE").is_some() {
+                bench.probe().await;
+                bench.probe_flows().await;
+            }
             bench.latency(sizes.latency_iterations).await;
             bench.throughput(sizes.concurrent_flows).await;
             bench.cold_start().await;
@@ -207,6 +215,81 @@ impl Bench {
         );
     }
 
+    /// Diagnostic: CPU per token call alone, SDK vs hand-written (BENCH_PROBE=1).
+    async fn probe(&self) {
+        for round in 0..2 {
+            let cpu = cpu_seconds();
+            let t = Instant::now();
+            for i in 0..3000 {
+                self.connector
+                    .start(&format!("probe-sdk-{round}-{i}"), CALLBACK)
+                    .await
+                    .expect("start");
+            }
+            let (sdk_cpu, sdk_t) = (cpu_seconds() - cpu, t.elapsed());
+            let cpu = cpu_seconds();
+            let t = Instant::now();
+            for i in 0..3000 {
+                self.raw
+                    .create(&format!("probe-raw-{round}-{i}"), false)
+                    .await;
+            }
+            let (raw_cpu, raw_t) = (cpu_seconds() - cpu, t.elapsed());
+            println!(
+                "probe: token call cpu {:.0} us vs {:.0} us, wall {:.0} us vs {:.0} us",
+                sdk_cpu / 3000.0 * 1e6,
+                raw_cpu / 3000.0 * 1e6,
+                sdk_t.as_secs_f64() / 3000.0 * 1e6,
+                raw_t.as_secs_f64() / 3000.0 * 1e6
+            );
+        }
+    }
+
+    /// Diagnostic: sequential whole flows, time per part (BENCH_PROBE=1).
+    async fn probe_flows(&self) {
+        let (mut s_start, mut s_finish, mut r_start, mut r_finish) =
+            (vec![], vec![], vec![], vec![]);
+        for i in 0..400 {
+            let t = Instant::now();
+            let started = self
+                .connector
+                .start(&format!("pp-sdk-{i}"), CALLBACK)
+                .await
+                .expect("start");
+            s_start.push(t.elapsed());
+            let callback = self
+                .sandbox
+                .act(started.connect_url.expose(), UserAction::Approve)
+                .await
+                .expect("act");
+            let t = Instant::now();
+            self.connector
+                .finish(callback.as_str())
+                .await
+                .expect("finish");
+            s_finish.push(t.elapsed());
+
+            let t = Instant::now();
+            let (url, auth) = self.raw.create(&format!("pp-raw-{i}"), false).await;
+            r_start.push(t.elapsed());
+            let callback = self
+                .sandbox
+                .act(&url, UserAction::Approve)
+                .await
+                .expect("act");
+            let t = Instant::now();
+            self.raw.complete(&callback, &auth).await;
+            r_finish.push(t.elapsed());
+        }
+        println!(
+            "probe: start {:.1} us vs create {:.1} us; finish {:.1} us vs complete {:.1} us (medians)",
+            ms(median(&mut s_start)) * 1e3,
+            ms(median(&mut r_start)) * 1e3,
+            ms(median(&mut s_finish)) * 1e3,
+            ms(median(&mut r_finish)) * 1e3
+        );
+    }
+
     async fn latency(&self, iterations: usize) {
         // Warm both sides (connections, caches).
         for i in 0..10 {
@@ -235,24 +318,47 @@ impl Bench {
     }
 
     async fn throughput(&self, flows: usize) {
-        let sdk = self.run_concurrent(flows, true).await;
-        let raw = self.run_concurrent(flows, false).await;
+        // Warm both sides (64 pooled connections each), then alternate rounds, swapping which
+        // side goes first, so warm-up and drift hit both alike.
+        self.run_concurrent(128, true).await;
+        self.run_concurrent(128, false).await;
+        let rounds = 4;
+        let per_round = flows / rounds;
+        let (mut sdk_time, mut raw_time, mut sdk_cpu, mut raw_cpu) = (0.0, 0.0, 0.0, 0.0);
+        for round in 0..rounds {
+            for sdk in [round % 2 == 0, round % 2 == 1] {
+                let cpu = cpu_seconds();
+                let took = self.run_concurrent(per_round, sdk).await;
+                let used = cpu_seconds() - cpu;
+                if sdk {
+                    (sdk_time, sdk_cpu) = (sdk_time + took, sdk_cpu + used);
+                } else {
+                    (raw_time, raw_cpu) = (raw_time + took, raw_cpu + used);
+                }
+            }
+        }
+        let measured = (per_round * rounds) as f64;
+        let (sdk, raw) = (measured / sdk_time, measured / raw_time);
         println!(
-            "64 concurrent flows, {flows} in all: utilconnect {sdk:.0} flows/s, hand-written {raw:.0} flows/s, ratio {:.3} (goal >= 0.95)",
-            sdk / raw
+            "64 concurrent flows, {} in all per side: utilconnect {sdk:.0} flows/s, hand-written {raw:.0} flows/s, ratio {:.3} (goal >= 0.95); process CPU per flow (client + sandbox + pages): {:.0} us vs {:.0} us",
+            per_round * rounds,
+            sdk / raw,
+            sdk_cpu / measured * 1e6,
+            raw_cpu / measured * 1e6,
         );
     }
 
     async fn run_concurrent(&self, flows: usize, sdk: bool) -> f64 {
         let started = Instant::now();
         let next = std::sync::atomic::AtomicUsize::new(0);
+        let batch = BATCH.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let worker = || async {
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if i >= flows {
                     break;
                 }
-                let user = format!("{}-{i}", if sdk { "tp-sdk" } else { "tp-raw" });
+                let user = format!("{}-{batch}-{i}", if sdk { "tp-sdk" } else { "tp-raw" });
                 if sdk {
                     self.sdk_flow(&user, false).await;
                 } else {
@@ -262,7 +368,7 @@ impl Bench {
         };
         let workers: Vec<_> = (0..64).map(|_| worker()).collect();
         join_all(workers).await;
-        flows as f64 / started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64()
     }
 
     async fn cold_start(&self) {
@@ -593,6 +699,22 @@ impl<S: Sandbox> Sandbox for Shared<S> {
     async fn act(&self, connect_url: &Url, action: UserAction) -> utilconnect::Result<Url> {
         self.0.act(connect_url, action).await
     }
+}
+
+/// User + system CPU time of this process so far, in seconds (from /proc, 10 ms ticks).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may contain spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn median(samples: &mut [Duration]) -> Duration {

@@ -50,6 +50,15 @@ impl BearerCache {
         Ok((token, false))
     }
 
+    /// The cached bearer if it is good at `now` and nobody holds the cache (no waiting, no
+    /// login): the common case, kept free of timers and queues.
+    pub fn try_cached(&self, now: SystemTime) -> Option<SecretString> {
+        let slot = self.slot.try_lock().ok()?;
+        slot.as_ref()
+            .filter(|c| now < c.renew_at)
+            .map(|c| c.token.clone())
+    }
+
     /// Forgets the cached bearer, whatever it is.
     pub async fn clear(&self) {
         *self.slot.lock().await = None;

@@ -1,7 +1,7 @@
 //! [`FlatpeakProvider`]: Flatpeak's Connect flow behind [`ConnectProvider`].
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -118,49 +118,58 @@ impl FlatpeakProvider {
 
     /// Sends a bearer-authenticated request; a 401/403 on a *cached* bearer forces one
     /// re-login and one retry. The whole exchange, logins and waiting for another caller's
-    /// login included, stays within the configured total deadline.
+    /// login included, stays within one total deadline.
     async fn send_authorized(
         &self,
         operation: Operation,
         idempotency: Idempotency,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Response> {
-        let deadline = self.http.config().total_deadline;
-        let exchange = async {
-            let (mut bearer, mut from_cache) = self.bearer(operation).await?;
-            loop {
-                let token = bearer.expose_secret().to_owned();
-                let response = self
-                    .http
-                    .send(operation, idempotency, |client| {
-                        build(client)
-                            .bearer_auth(&token)
-                            .header("Flatpeak-Version", &self.config.api_version)
-                    })
-                    .await?;
-                if response.status().is_success() {
-                    return Ok(response);
-                }
-                let refused = matches!(response.status().as_u16(), 401 | 403);
-                if !(refused && from_cache) {
-                    return Err(map_error(&response, operation));
-                }
-                tracing::debug!("Flatpeak refused the cached bearer; logging in again");
-                self.bearer.invalidate(&bearer).await;
-                // Only a bearer that came from the cache earns a second try.
-                (bearer, _) = self.bearer(operation).await?;
-                from_cache = false;
-            }
+        let deadline = Instant::now() + self.http.config().total_deadline;
+        let (mut bearer, mut from_cache) = match self.bearer.try_cached(self.clock.now()) {
+            Some(bearer) => (bearer, true),
+            None => self.bearer_within(deadline, operation).await?,
         };
-        tokio::time::timeout(deadline, exchange)
+        loop {
+            let token = bearer.expose_secret().to_owned();
+            let response = self
+                .http
+                .send_within(deadline, operation, idempotency, |client| {
+                    build(client)
+                        .bearer_auth(&token)
+                        .header("Flatpeak-Version", &self.config.api_version)
+                })
+                .await?;
+            if response.status().is_success() {
+                return Ok(response);
+            }
+            let refused = matches!(response.status().as_u16(), 401 | 403);
+            if !(refused && from_cache) {
+                return Err(map_error(&response, operation));
+            }
+            tracing::debug!("Flatpeak refused the cached bearer; logging in again");
+            self.bearer.invalidate(&bearer).await;
+            // Only a bearer that came from the cache earns a second try.
+            (bearer, _) = self.bearer_within(deadline, operation).await?;
+            from_cache = false;
+        }
+    }
+
+    /// The bearer, waiting for another caller's login or logging in, until `deadline`.
+    async fn bearer_within(
+        &self,
+        deadline: Instant,
+        operation: Operation,
+    ) -> Result<(SecretString, bool)> {
+        tokio::time::timeout_at(deadline.into(), self.bearer(operation))
             .await
             .unwrap_or_else(|_| {
                 Err(Error::new(
                     ErrorKind::Timeout,
                     operation,
                     format!(
-                        "gave up: the {}s deadline passed (login included)",
-                        deadline.as_secs_f64()
+                        "gave up: the {}s deadline passed while logging in to Flatpeak",
+                        self.http.config().total_deadline.as_secs_f64()
                     ),
                 )
                 .with_provider(crate::NAME))

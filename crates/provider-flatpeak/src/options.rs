@@ -145,6 +145,9 @@ pub struct TokenOptions {
 impl TokenOptions {
     /// Parses and validates options from a flow's JSON map.
     pub fn from_options(options: &Options) -> Result<Self> {
+        if options.is_empty() {
+            return Ok(Self::default());
+        }
         let value = serde_json::Value::Object(options.clone());
         let parsed: Self = serde_path_to_error::deserialize(value).map_err(|err| {
             let path = err.path().to_string();

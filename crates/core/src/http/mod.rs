@@ -301,6 +301,20 @@ impl HttpClient {
         idempotency: Idempotency,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Response> {
+        let deadline = Instant::now() + self.config.total_deadline;
+        self.send_within(deadline, operation, idempotency, build)
+            .await
+    }
+
+    /// Like [`send`](Self::send), but within a deadline the caller already set (for an
+    /// operation that makes several calls, e.g. a login and then the call it was for).
+    pub async fn send_within(
+        &self,
+        deadline: Instant,
+        operation: Operation,
+        idempotency: Idempotency,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Response> {
         let request = build(&self.client).build().map_err(|e| {
             Error::new(
                 ErrorKind::InvalidInput,
@@ -319,7 +333,7 @@ impl HttpClient {
             status = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
         );
-        self.send_with_retries(operation, idempotency, request, build)
+        self.send_with_retries(deadline, operation, idempotency, request, build)
             .instrument(span)
             .await
     }
@@ -328,6 +342,7 @@ impl HttpClient {
     /// on the path where the first attempt succeeds).
     async fn send_with_retries(
         &self,
+        deadline: Instant,
         operation: Operation,
         idempotency: Idempotency,
         first: reqwest::Request,
@@ -335,7 +350,6 @@ impl HttpClient {
     ) -> Result<Response> {
         let mut pending = Some(first);
         let started = Instant::now();
-        let deadline = started + self.config.total_deadline;
         let span = tracing::Span::current();
         let mut attempt: u32 = 0;
         loop {
@@ -496,7 +510,7 @@ impl HttpClient {
             ErrorKind::Timeout,
             operation,
             format!(
-                "gave up after {attempts} attempt(s): the {}s deadline passed",
+                "gave up after {attempts} attempt(s): the deadline ({}s for the whole call) passed",
                 self.config.total_deadline.as_secs_f64()
             ),
         )
