@@ -304,27 +304,8 @@ async fn accept_callback(listener: &TcpListener) -> Result<String> {
 }
 
 async fn serve_sandbox(name: &str, port: u16) -> Result<()> {
-    let descriptor = utilconnect::sandbox::sandboxes()
-        .into_iter()
-        .find(|s| s.provider() == name)
-        .ok_or_else(|| Error::config(format!("provider `{name}` has no sandbox")))?;
     step(&format!("starting the {name} sandbox on 127.0.0.1:{port}"));
-    let sandbox = descriptor
-        .start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
-        .await?;
-    println!("{name} sandbox on {}", sandbox.base_url());
-    println!("use it with UTILCONNECT_PROVIDER={name} and this table (sandbox-only test values):");
-    println!("[providers.{name}]");
-    let table: serde_json::Value = sandbox.provider_config().extract()?;
-    if let Some(object) = table.as_object() {
-        for (key, value) in object.iter().filter(|(k, _)| *k != "http") {
-            println!("{key} = {value}");
-        }
-    }
-    eprintln!("Ctrl-C to stop");
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| Error::config(e.to_string()))
+    utilconnect::sandbox::serve_for_a_person(name, port).await
 }
 
 fn print_connection(connection: &Connection) {

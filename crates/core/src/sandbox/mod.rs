@@ -16,6 +16,7 @@
 mod browser;
 mod capture;
 mod faults;
+mod issuer;
 mod record;
 mod server;
 
@@ -28,6 +29,7 @@ use url::Url;
 pub use browser::{Browser, Form, Page, escape_html};
 pub use capture::LogCapture;
 pub use faults::{Fault, FaultAction, Faults};
+pub use issuer::Issuer;
 pub use record::{RecordedRequest, RequestLog};
 pub use server::SandboxServer;
 
@@ -169,4 +171,38 @@ pub mod futures_boxed {
 
     /// A pinned, boxed, `Send` future.
     pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+}
+
+/// Serves the registered emulator of `provider` on `127.0.0.1:port` for a person to click
+/// through: prints a provider table pointing at it and a fresh connect URL (the browser lands
+/// on `https://app.example/callback?…` at the end), then waits for Ctrl-C.
+///
+/// This is what the providers' `*-sandbox` examples and `utilconnect sandbox <name>` run.
+pub async fn serve_for_a_person(provider: &str, port: u16) -> Result<()> {
+    let descriptor = sandboxes()
+        .into_iter()
+        .find(|s| s.provider() == provider)
+        .ok_or_else(|| crate::Error::config(format!("provider `{provider}` has no sandbox")))?;
+    let addr = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+    let sandbox = descriptor.start_on(addr).await?;
+    println!("{provider} sandbox on {}", sandbox.base_url());
+    println!("\n[providers.{provider}]   # sandbox-only test values");
+    let table: serde_json::Value = sandbox.provider_config().extract()?;
+    if let Some(object) = table.as_object() {
+        for (key, value) in object.iter().filter(|(k, _)| *k != "http") {
+            println!("{key} = {value}");
+        }
+    }
+    let built = crate::build_provider(provider, &sandbox.provider_config())?;
+    let started = crate::Connector::new(built)
+        .start("browser-user", "https://app.example/callback")
+        .await?;
+    println!(
+        "\nOpen this in a browser:\n{}",
+        started.connect_url.expose()
+    );
+    println!("\nCtrl-C to stop.");
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| crate::Error::config(format!("cannot wait for Ctrl-C: {e}")))
 }

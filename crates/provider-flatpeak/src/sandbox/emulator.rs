@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
-use utilconnect::sandbox::RequestLog;
-use utilconnect::{Clock, ManualClock, State};
+use utilconnect::sandbox::{Issuer, RequestLog};
+use utilconnect::{Clock, ManualClock};
 
 /// Energy providers offered on the provider selection page: (id, name).
 pub(crate) const ENERGY_PROVIDERS: &[(&str, &str)] = &[
@@ -137,8 +137,6 @@ impl Refusal {
 struct Records {
     bearers: HashMap<String, SystemTime>,
     sessions: HashMap<String, Session>,
-    issued: Vec<String>,
-    counters: HashMap<&'static str, usize>,
 }
 
 /// The emulator; clones share state.
@@ -146,7 +144,7 @@ struct Records {
 pub(crate) struct Emulator {
     pub options: Arc<SandboxOptions>,
     pub clock: ManualClock,
-    pub log: RequestLog,
+    issuer: Issuer,
     records: Arc<Mutex<Records>>,
 }
 
@@ -156,7 +154,7 @@ impl Emulator {
         Self {
             options: Arc::new(options),
             clock,
-            log,
+            issuer: Issuer::new(log),
             records: Arc::default(),
         }
     }
@@ -165,40 +163,13 @@ impl Emulator {
         self.records.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn next(records: &mut Records, label: &'static str) -> usize {
-        let n = records.counters.entry(label).or_default();
-        *n += 1;
-        *n
-    }
-
-    /// A fresh random secret with a prefix, named in the request log as `label#n`.
-    fn issue_secret(&self, records: &mut Records, prefix: &str, label: &'static str) -> String {
-        let random = State::generate()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_else(|_| format!("{:?}", self.clock.now()));
-        let value = format!("{prefix}{random}");
-        let n = Self::next(records, label);
-        self.log.name_value(value.clone(), &format!("{label}#{n}"));
-        records.issued.push(value.clone());
-        value
-    }
-
-    /// A fresh id in Flatpeak's shape (`loc_` + 24 hex), named in the log as `label#n`.
-    fn issue_id(&self, records: &mut Records, prefix: &str, label: &'static str) -> String {
-        let n = Self::next(records, label);
-        let value = format!("{prefix}{:024x}", 0x65e0_0000_u64 + n as u64);
-        self.log.name_value(value.clone(), &format!("{label}#{n}"));
-        value
-    }
-
     pub fn credentials_match(&self, account_id: &str, api_key: &str) -> bool {
         account_id == self.options.account_id && api_key == self.options.api_key
     }
 
     pub fn login(&self) -> (String, Duration) {
-        let mut records = self.lock();
-        let bearer = self.issue_secret(&mut records, "eyJ", "bearer");
-        records
+        let bearer = self.issuer.secret("eyJ", "bearer");
+        self.lock()
             .bearers
             .insert(bearer.clone(), self.clock.now() + self.options.bearer_ttl);
         (bearer, self.options.bearer_ttl)
@@ -212,8 +183,7 @@ impl Emulator {
     }
 
     pub fn create_session(&self, request: Value) -> (String, Duration) {
-        let mut records = self.lock();
-        let token = self.issue_secret(&mut records, "cot_", "connect_token");
+        let token = self.issuer.secret("cot_", "connect_token");
         // Flatpeak keeps the callback's query; name our state inside it for snapshots.
         if let Some(state) = request
             .get("callback_url")
@@ -225,19 +195,18 @@ impl Emulator {
                     .map(|(_, v)| v.into_owned())
             })
         {
-            let n = Self::next(&mut records, "state");
-            self.log.name_value(state, &format!("state#{n}"));
+            self.issuer.name(&state, "state");
         }
         let customer_id = match request.get("customer_id").and_then(Value::as_str) {
             Some(id) => id.to_owned(),
-            None => self.issue_id(&mut records, "cus_", "customer_id"),
+            None => self.issuer.id("cus_", "customer_id"),
         };
         let location_id = match request.get("location_id").and_then(Value::as_str) {
             Some(id) => id.to_owned(),
-            None => self.issue_id(&mut records, "loc_", "location_id"),
+            None => self.issuer.id("loc_", "location_id"),
         };
         let has_address = request.get("postal_address").is_some();
-        records.sessions.insert(
+        self.lock().sessions.insert(
             token.clone(),
             Session {
                 request,
@@ -342,7 +311,7 @@ impl Emulator {
 
     /// Every secret issued so far (bearers, connect tokens).
     pub fn issued(&self) -> Vec<String> {
-        self.lock().issued.clone()
+        self.issuer.secrets()
     }
 }
 

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use utilconnect::sandbox::RequestLog;
-use utilconnect::{Clock, ManualClock, State};
+use utilconnect::sandbox::{Issuer, RequestLog};
+use utilconnect::{Clock, ManualClock};
 
 /// Utilities the sandbox offers: (slug, numeric id, display name).
 pub(crate) const UTILITIES: &[(&str, &str, &str)] = &[
@@ -82,8 +82,6 @@ struct Records {
     tokens: HashMap<String, TokenRecord>,
     codes: HashMap<String, CodeRecord>,
     pages: HashMap<String, PageSession>,
-    issued: Vec<String>,
-    counters: HashMap<&'static str, usize>,
 }
 
 /// Why a code exchange was refused.
@@ -119,7 +117,7 @@ impl PageRefusal {
 pub(crate) struct Emulator {
     pub options: Arc<SandboxOptions>,
     pub clock: ManualClock,
-    pub log: RequestLog,
+    issuer: Issuer,
     records: Arc<Mutex<Records>>,
 }
 
@@ -129,26 +127,13 @@ impl Emulator {
         Self {
             options: Arc::new(options),
             clock,
-            log,
+            issuer: Issuer::new(log),
             records: Arc::default(),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, Records> {
         self.records.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// A fresh random value with a prefix, named in the request log as `label#n`.
-    fn issue(&self, records: &mut Records, prefix: &str, label: &'static str) -> String {
-        let random = State::generate()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_else(|_| format!("{:?}", self.clock.now()));
-        let value = format!("{prefix}{random}");
-        let n = records.counters.entry(label).or_default();
-        *n += 1;
-        self.log.name_value(value.clone(), &format!("{label}#{n}"));
-        records.issued.push(value.clone());
-        value
     }
 
     pub fn credentials_match(&self, client_id: Option<&str>, secret: Option<&str>) -> bool {
@@ -164,8 +149,8 @@ impl Emulator {
     }
 
     pub fn create_token(&self, user_id: &str, utility: Option<&str>) -> (String, Duration) {
+        let token = self.issuer.secret("ct_", "connect_token");
         let mut records = self.lock();
-        let token = self.issue(&mut records, "ct_", "connect_token");
         records.tokens.insert(
             token.clone(),
             TokenRecord {
@@ -208,8 +193,7 @@ impl Emulator {
             Step::Credentials
         };
         if let Some(state) = state {
-            let n = records.pages.len() + 1;
-            self.log.name_value(state.to_owned(), &format!("state#{n}"));
+            self.issuer.name(state, "state");
         }
         let session = PageSession {
             token: token.to_owned(),
@@ -218,7 +202,7 @@ impl Emulator {
             step,
             utility,
         };
-        let id = self.issue(&mut records, "ps_", "page_session");
+        let id = self.issuer.secret("ps_", "page_session");
         records.pages.insert(id.clone(), session.clone());
         Ok((id, session))
     }
@@ -265,7 +249,7 @@ impl Emulator {
             }
             None => return Err(PageRefusal::UnknownToken),
         };
-        let code = self.issue(&mut records, "code_", "code");
+        let code = self.issuer.secret("code_", "code");
         records.codes.insert(
             code.clone(),
             CodeRecord {
@@ -299,14 +283,14 @@ impl Emulator {
         record.used = true;
         let user_id = record.user_id.clone();
         records.known_users.insert(user_id);
-        let access = self.issue(&mut records, "at_", "access_token");
-        let refresh = self.issue(&mut records, "rt_", "refresh_token");
+        let access = self.issuer.secret("at_", "access_token");
+        let refresh = self.issuer.secret("rt_", "refresh_token");
         Ok((access, refresh))
     }
 
     /// Every token, code and page session issued so far.
     pub fn issued(&self) -> Vec<String> {
-        self.lock().issued.clone()
+        self.issuer.secrets()
     }
 }
 
