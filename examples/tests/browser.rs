@@ -20,11 +20,22 @@ use utilconnect_examples::webapp::{WebApp, serve};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "chromedriver";
 
-/// Chromium under chromedriver, with a throwaway profile.
+/// Chromium under chromedriver, with a throwaway profile. Dropping it (even when a test
+/// panics) kills chromedriver's whole process group, Chromium included.
 struct Browser {
     client: Client,
-    _driver: Child,
+    driver: Child,
     _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &format!("-{pid}")])
+                .status();
+        }
+    }
 }
 
 fn free_port() -> u16 {
@@ -38,6 +49,7 @@ async fn browser() -> Browser {
     let port = free_port();
     let driver = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -80,7 +92,7 @@ async fn browser() -> Browser {
         .expect("a WebDriver session with headless Chromium");
     Browser {
         client,
-        _driver: driver,
+        driver,
         _profile: profile,
     }
 }
@@ -309,7 +321,12 @@ async fn run_provider(provider: &str) {
             }
         }
     }
-    browser.client.close().await.expect("close the browser");
+    browser
+        .client
+        .clone()
+        .close()
+        .await
+        .expect("close the browser");
     server.abort();
 }
 

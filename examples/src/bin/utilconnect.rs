@@ -278,9 +278,16 @@ async fn accept_callback(listener: &TcpListener) -> Result<String> {
             .accept()
             .await
             .map_err(|e| Error::config(format!("callback listener failed: {e}")))?;
-        let mut buffer = vec![0u8; 16 * 1024];
-        let read = socket.read(&mut buffer).await.unwrap_or(0);
-        let request = String::from_utf8_lossy(&buffer[..read]).into_owned();
+        // Read the request line; a browser's idle pre-connection must not block the listener.
+        let mut buffer = Vec::with_capacity(4096);
+        let mut chunk = [0u8; 4096];
+        while !buffer.windows(2).any(|w| w == b"\r\n") && buffer.len() < 16 * 1024 {
+            match tokio::time::timeout(Duration::from_secs(2), socket.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => buffer.extend_from_slice(&chunk[..n]),
+                _ => break,
+            }
+        }
+        let request = String::from_utf8_lossy(&buffer).into_owned();
         let target = request
             .lines()
             .next()

@@ -151,7 +151,8 @@ impl RequestLog {
     }
 
     /// Stops (`false`) or resumes (`true`) recording and naming, so a long-running sandbox
-    /// (a benchmark, a person clicking for hours) does not grow without bound.
+    /// (a benchmark, a person clicking for hours) does not grow without bound. Values named
+    /// while paused stay unnamed after resuming: pause only where snapshots do not matter.
     pub fn set_recording(&self, on: bool) {
         self.lock().paused = !on;
     }
