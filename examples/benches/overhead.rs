@@ -112,7 +112,6 @@ fn main() {
 struct Bench {
     provider: &'static str,
     sandbox: Box<dyn Sandbox>,
-    connections: Box<dyn Fn() -> usize + Send + Sync>,
     connector: Connector,
     flatpeak: Option<Arc<FlatpeakProvider>>,
     raw: Raw,
@@ -120,25 +119,10 @@ struct Bench {
 
 impl Bench {
     async fn start(provider: &'static str) -> Self {
-        let (sandbox, connections): (Box<dyn Sandbox>, Box<dyn Fn() -> usize + Send + Sync>) =
-            match provider {
-                "pelm" => {
-                    let s = Arc::new(PelmSandbox::start().await.expect("sandbox"));
-                    let counter = s.clone();
-                    (
-                        Box::new(Shared(s)),
-                        Box::new(move || counter.server().connections_accepted()),
-                    )
-                }
-                _ => {
-                    let s = Arc::new(FlatpeakSandbox::start().await.expect("sandbox"));
-                    let counter = s.clone();
-                    (
-                        Box::new(Shared(s)),
-                        Box::new(move || counter.server().connections_accepted()),
-                    )
-                }
-            };
+        let sandbox: Box<dyn Sandbox> = match provider {
+            "pelm" => Box::new(PelmSandbox::start().await.expect("sandbox")),
+            _ => Box::new(FlatpeakSandbox::start().await.expect("sandbox")),
+        };
         let table: Value = sandbox.provider_config().extract().expect("table");
         let (connector, flatpeak) = if provider == "flatpeak" {
             let p = Arc::new(
@@ -156,7 +140,6 @@ impl Bench {
         Self {
             provider,
             sandbox,
-            connections,
             connector,
             flatpeak,
             raw: Raw::new(provider, &table),
@@ -385,7 +368,7 @@ impl Bench {
         let later_build = median(&mut builds);
 
         let connector = Connector::new(first);
-        let before = (self.connections)();
+        let before = self.sandbox.server().connections_accepted();
         let t = Instant::now();
         connector
             .start("cold-0", CALLBACK)
@@ -402,7 +385,7 @@ impl Bench {
             calls.push(t.elapsed());
         }
         let later_call = median(&mut calls);
-        let opened = (self.connections)() - before;
+        let opened = self.sandbox.server().connections_accepted() - before;
         println!(
             "cold start: first provider build {:.2} ms, later builds {:.3} ms (goal < 5 ms); first call {:.2} ms, later calls {:.3} ms; connections opened for 101 sequential calls: {opened} (one reused client)",
             ms(first_build),
@@ -661,45 +644,6 @@ fn memory_child(mode: &str, provider: &str, flows: usize) {
 }
 
 // ------------------------------------------------------------------ helpers
-
-struct Shared<S>(Arc<S>);
-
-impl<S: Sandbox> std::fmt::Debug for Shared<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-#[async_trait::async_trait]
-impl<S: Sandbox> Sandbox for Shared<S> {
-    fn provider_name(&self) -> &'static str {
-        self.0.provider_name()
-    }
-    fn base_url(&self) -> &Url {
-        self.0.base_url()
-    }
-    fn provider_config(&self) -> utilconnect::ProviderConfig {
-        self.0.provider_config()
-    }
-    fn known_secrets(&self) -> Vec<String> {
-        self.0.known_secrets()
-    }
-    fn clock(&self) -> &utilconnect::ManualClock {
-        self.0.clock()
-    }
-    fn faults(&self) -> &utilconnect::sandbox::Faults {
-        self.0.faults()
-    }
-    fn requests(&self) -> &utilconnect::sandbox::RequestLog {
-        self.0.requests()
-    }
-    fn route(&self, operation: utilconnect::Operation) -> Option<utilconnect::sandbox::Route> {
-        self.0.route(operation)
-    }
-    async fn act(&self, connect_url: &Url, action: UserAction) -> utilconnect::Result<Url> {
-        self.0.act(connect_url, action).await
-    }
-}
 
 /// User + system CPU time of this process so far, in seconds (from /proc, 10 ms ticks).
 fn cpu_seconds() -> f64 {

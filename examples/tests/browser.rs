@@ -20,22 +20,11 @@ use utilconnect_examples::webapp::{WebApp, serve};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "chromedriver";
 
-/// Chromium under chromedriver, with a throwaway profile. Dropping it (even when a test
-/// panics) kills chromedriver's whole process group, Chromium included.
+/// Chromium under chromedriver, with a throwaway profile; chromedriver is killed on drop.
 struct Browser {
     client: Client,
-    driver: Child,
+    _driver: Child,
     _profile: tempfile::TempDir,
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        if let Some(pid) = self.driver.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-9", &format!("-{pid}")])
-                .status();
-        }
-    }
 }
 
 fn free_port() -> u16 {
@@ -49,7 +38,6 @@ async fn browser() -> Browser {
     let port = free_port();
     let driver = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
-        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -92,7 +80,7 @@ async fn browser() -> Browser {
         .expect("a WebDriver session with headless Chromium");
     Browser {
         client,
-        driver,
+        _driver: driver,
         _profile: profile,
     }
 }

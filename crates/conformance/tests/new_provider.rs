@@ -275,9 +275,10 @@ impl Sandbox for ToySandbox {
     fn provider_name(&self) -> &'static str {
         "toy"
     }
-    fn base_url(&self) -> &Url {
-        self.server.base_url()
+    fn server(&self) -> &SandboxServer {
+        &self.server
     }
+
     fn provider_config(&self) -> ProviderConfig {
         ProviderConfig::from_json(
             "toy",
@@ -295,12 +296,6 @@ impl Sandbox for ToySandbox {
     }
     fn clock(&self) -> &ManualClock {
         &self.clock
-    }
-    fn faults(&self) -> &Faults {
-        self.server.faults()
-    }
-    fn requests(&self) -> &RequestLog {
-        self.server.requests()
     }
     fn route(&self, operation: Operation) -> Option<Route> {
         match operation {

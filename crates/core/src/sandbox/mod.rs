@@ -57,8 +57,13 @@ pub trait Sandbox: Send + Sync + fmt::Debug {
     /// The registry name of the provider this emulates.
     fn provider_name(&self) -> &'static str;
 
-    /// Where the emulator listens (`http://127.0.0.1:<port>`).
-    fn base_url(&self) -> &Url;
+    /// The server the emulator runs on (its address, faults, request log, connections).
+    fn server(&self) -> &SandboxServer;
+
+    /// Where the emulator listens (`http://127.0.0.1:<port>/`).
+    fn base_url(&self) -> &Url {
+        self.server().base_url()
+    }
 
     /// A provider table pointing at this emulator, with its test credentials.
     fn provider_config(&self) -> ProviderConfig;
@@ -72,10 +77,14 @@ pub trait Sandbox: Send + Sync + fmt::Debug {
     fn clock(&self) -> &ManualClock;
 
     /// Fault injection.
-    fn faults(&self) -> &Faults;
+    fn faults(&self) -> &Faults {
+        self.server().faults()
+    }
 
     /// The recorded requests.
-    fn requests(&self) -> &RequestLog;
+    fn requests(&self) -> &RequestLog {
+        self.server().requests()
+    }
 
     /// The API route (method, path) behind `operation`, for injecting faults into it;
     /// `None` when the vendor has no such call (e.g. Pelm has no `Authenticate`).

@@ -86,11 +86,6 @@ impl FlatpeakSandbox {
             .unwrap_or_else(|_| self.server.base_url().clone())
     }
 
-    /// The HTTP server (connection counts, for benchmarks).
-    pub fn server(&self) -> &SandboxServer {
-        &self.server
-    }
-
     /// The options in force.
     pub fn options(&self) -> &SandboxOptions {
         &self.emulator.options
@@ -181,8 +176,8 @@ impl Sandbox for FlatpeakSandbox {
         crate::NAME
     }
 
-    fn base_url(&self) -> &Url {
-        self.server.base_url()
+    fn server(&self) -> &SandboxServer {
+        &self.server
     }
 
     fn provider_config(&self) -> ProviderConfig {
@@ -212,14 +207,6 @@ impl Sandbox for FlatpeakSandbox {
 
     fn clock(&self) -> &ManualClock {
         &self.emulator.clock
-    }
-
-    fn faults(&self) -> &Faults {
-        self.server.faults()
-    }
-
-    fn requests(&self) -> &RequestLog {
-        self.server.requests()
     }
 
     fn route(&self, operation: Operation) -> Option<Route> {

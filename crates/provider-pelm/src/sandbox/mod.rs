@@ -83,11 +83,6 @@ impl PelmSandbox {
             .unwrap_or_else(|_| self.server.base_url().clone())
     }
 
-    /// The HTTP server (connection counts, for benchmarks).
-    pub fn server(&self) -> &SandboxServer {
-        &self.server
-    }
-
     /// The options in force.
     pub fn options(&self) -> &SandboxOptions {
         &self.emulator.options
@@ -168,8 +163,8 @@ impl Sandbox for PelmSandbox {
         crate::NAME
     }
 
-    fn base_url(&self) -> &Url {
-        self.server.base_url()
+    fn server(&self) -> &SandboxServer {
+        &self.server
     }
 
     fn provider_config(&self) -> ProviderConfig {
@@ -199,14 +194,6 @@ impl Sandbox for PelmSandbox {
 
     fn clock(&self) -> &ManualClock {
         &self.emulator.clock
-    }
-
-    fn faults(&self) -> &Faults {
-        self.server.faults()
-    }
-
-    fn requests(&self) -> &RequestLog {
-        self.server.requests()
     }
 
     fn route(&self, operation: Operation) -> Option<Route> {
