@@ -88,6 +88,7 @@ fn main() {
             let bench = Bench::start(provider).await;
             bench.sandbox_alone().await;
             if std::env::var_os("BENCH_PROBE").is_some() {
+                connector_alone().await;
                 bench.probe().await;
                 bench.probe_flows().await;
             }
@@ -644,6 +645,67 @@ fn memory_child(mode: &str, provider: &str, flows: usize) {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/// Diagnostic: the Connector's own cost per flow, over a provider that does no I/O.
+async fn connector_alone() {
+    #[derive(Debug)]
+    struct Echo;
+    #[async_trait::async_trait]
+    impl utilconnect::ConnectProvider for Echo {
+        fn info(&self) -> utilconnect::ProviderInfo {
+            utilconnect::ProviderInfo {
+                name: "echo",
+                description: "",
+                capabilities: &[],
+            }
+        }
+        async fn create_token(
+            &self,
+            request: &utilconnect::TokenRequest,
+        ) -> utilconnect::Result<utilconnect::ConnectToken> {
+            Ok(utilconnect::ConnectToken::new(
+                "echo",
+                "tok".into(),
+                Duration::from_secs(60),
+                request,
+            ))
+        }
+        fn connect_url(&self, token: &utilconnect::ConnectToken) -> utilconnect::Result<Url> {
+            let mut url = token.callback_url().clone();
+            url.query_pairs_mut()
+                .append_pair("code", "c")
+                .append_pair("state", token.state().as_str());
+            Ok(url)
+        }
+        async fn complete(
+            &self,
+            session: &utilconnect::PendingSession,
+            _: &utilconnect::Callback,
+        ) -> utilconnect::Result<utilconnect::Connection> {
+            Ok(utilconnect::Connection::new(
+                "echo",
+                session.user_id.clone(),
+            ))
+        }
+    }
+    let connector = Connector::new(Arc::new(Echo));
+    let n = 20_000;
+    let t = Instant::now();
+    for i in 0..n {
+        let started = connector
+            .start(&format!("u{i}"), CALLBACK)
+            .await
+            .expect("start");
+        connector
+            .finish(started.connect_url.expose().as_str())
+            .await
+            .expect("finish");
+    }
+    println!(
+        "probe: Connector alone (no I/O) {:.2} us per flow",
+        t.elapsed().as_secs_f64() / n as f64 * 1e6
+    );
+}
 
 /// User + system CPU time of this process so far, in seconds (from /proc, 10 ms ticks).
 fn cpu_seconds() -> f64 {
