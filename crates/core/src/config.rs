@@ -207,21 +207,6 @@ impl ProviderConfig {
         }
     }
 
-    /// This table overlaid by `UTILCONNECT_PROVIDERS__<NAME>__<KEY>` environment variables.
-    pub fn with_env(self) -> Self {
-        let prefix = format!(
-            "{ENV_PREFIX}PROVIDERS__{}__",
-            self.provider.to_ascii_uppercase()
-        );
-        let figment = self
-            .figment
-            .merge(VerbatimEnv(Env::prefixed(&prefix).split("__")));
-        Self {
-            provider: self.provider,
-            figment,
-        }
-    }
-
     /// This table with `overlay`'s keys merged over it (tables merge key by key), e.g. to
     /// shorten timeouts in a test.
     ///
