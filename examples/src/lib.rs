@@ -3,8 +3,6 @@
 //!
 //! The examples link both providers; an app links the ones it wants the same way.
 
-use std::sync::Arc;
-
 use utilconnect::sandbox::Sandbox;
 use utilconnect::{Config, Connector, Error, Result};
 // Named so the linker keeps their registrations.
@@ -56,15 +54,8 @@ pub fn chosen_or_first_sandbox(provider: Option<&str>, config: &Config) -> Resul
 
 /// A connector for `provider` against its embedded sandbox (no credentials needed).
 pub async fn sandbox_target(provider: &str) -> Result<Target> {
-    let descriptor = utilconnect::sandbox::sandboxes()
-        .into_iter()
-        .find(|s| s.provider() == provider)
-        .ok_or_else(|| Error::config(format!("provider `{provider}` has no sandbox")))?;
-    let sandbox = descriptor.start().await?;
-    let built = utilconnect::build_provider(provider, &sandbox.provider_config())?;
-    let connector = Connector::builder(built)
-        .clock(Arc::new(sandbox.clock().clone()))
-        .build();
+    let sandbox = utilconnect::sandbox::sandbox(provider)?.start().await?;
+    let connector = utilconnect::sandbox::connector_for(sandbox.as_ref())?;
     Ok(Target {
         connector,
         sandbox: Some(sandbox),

@@ -25,10 +25,7 @@ impl Harness {
     /// Starts the registered sandbox of the registered provider `name`.
     pub async fn start(name: &str) -> Result<Self, Failure> {
         let descriptor = utilconnect::provider(name).map_err(Failure::from)?;
-        let sandbox_descriptor = utilconnect::sandbox::sandboxes()
-            .into_iter()
-            .find(|s| s.provider() == name)
-            .ok_or_else(|| Failure::new(format!("provider `{name}` registers no sandbox")))?;
+        let sandbox_descriptor = utilconnect::sandbox::sandbox(name).map_err(Failure::from)?;
         let sandbox = sandbox_descriptor.start().await.map_err(Failure::from)?;
         Ok(Self::new(descriptor, sandbox))
     }

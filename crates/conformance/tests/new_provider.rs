@@ -285,7 +285,7 @@ impl Sandbox for ToySandbox {
             serde_json::json!({
                 "api_key": API_KEY,
                 "base_url": self.server.base_url().as_str(),
-                "http": {"request_timeout": "2s", "initial_backoff": "10ms", "max_backoff": "50ms"},
+                "http": utilconnect::sandbox::quick_http(),
             }),
         )
     }

@@ -166,6 +166,29 @@ impl Browser {
         self.follow(response).await
     }
 
+    /// Plays the end user through the hosted pages: on each emulator page `choose` says
+    /// which form to submit (or fails, e.g. on an error page), until the browser leaves the
+    /// emulator; that URL (the app's callback) is returned. At most `max_pages` forms are
+    /// submitted.
+    pub async fn walk(
+        &self,
+        first: Page,
+        max_pages: usize,
+        mut choose: impl FnMut(&Page) -> Result<Form>,
+    ) -> Result<Url> {
+        let mut page = first;
+        for _ in 0..=max_pages {
+            if let Some(url) = page.left_to() {
+                return Ok(url.clone());
+            }
+            let form = choose(&page)?;
+            page = self.submit(&form).await?;
+        }
+        Err(end_user_error(format!(
+            "the hosted pages did not finish within {max_pages} pages"
+        )))
+    }
+
     async fn follow(&self, mut response: reqwest::Response) -> Result<Page> {
         for _ in 0..MAX_REDIRECTS {
             let url = response.url().clone();
@@ -202,6 +225,20 @@ impl Browser {
             format!("the hosted pages redirected more than {MAX_REDIRECTS} times"),
         ))
     }
+}
+
+/// The error for an end user who cannot go on (an error page, a page without the expected
+/// form, a wrong password accepted).
+pub fn end_user_error(message: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidInput, Operation::Complete, message)
+}
+
+/// The error for an emulator page that offers none of the forms the end user expects.
+pub fn no_way_on(page: &Page) -> Error {
+    end_user_error(format!(
+        "the hosted page showed no way on: {}",
+        page.describe()
+    ))
 }
 
 fn navigation_error(err: reqwest::Error) -> Error {

@@ -16,6 +16,7 @@
 mod browser;
 mod capture;
 mod faults;
+mod html;
 mod issuer;
 mod record;
 mod server;
@@ -26,9 +27,10 @@ use std::net::SocketAddr;
 use async_trait::async_trait;
 use url::Url;
 
-pub use browser::{Browser, Form, Page, escape_html};
+pub use browser::{Browser, Form, Page, end_user_error, escape_html, no_way_on};
 pub use capture::LogCapture;
 pub use faults::{Fault, FaultAction, Faults};
+pub use html::{error_html, html_page, problem_html};
 pub use issuer::Issuer;
 pub use record::{RecordedRequest, RequestLog};
 pub use server::SandboxServer;
@@ -96,6 +98,18 @@ pub trait Sandbox: Send + Sync + fmt::Debug {
     /// pages do not offer, and with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
     /// when the pages show an error instead of redirecting (e.g. an expired token).
     async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url>;
+}
+
+/// HTTP settings for a provider pointed at an emulator: the same policy, with waits short
+/// enough that fault tests (timeouts, retries) run in a moment. Emulators put this under
+/// `http` in [`Sandbox::provider_config`].
+pub fn quick_http() -> serde_json::Value {
+    serde_json::json!({
+        "request_timeout": "2s",
+        "total_deadline": "10s",
+        "initial_backoff": "10ms",
+        "max_backoff": "100ms",
+    })
 }
 
 /// An API route of an emulator.
@@ -182,16 +196,40 @@ pub mod futures_boxed {
     pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 }
 
+/// The registered emulator of `provider`; the error lists the providers that have one.
+pub fn sandbox(provider: &str) -> Result<&'static SandboxDescriptor> {
+    let all = sandboxes();
+    let names: Vec<&str> = all.iter().map(|s| s.provider()).collect();
+    all.into_iter()
+        .find(|s| s.provider() == provider)
+        .ok_or_else(|| {
+            crate::Error::config(format!(
+                "provider `{provider}` has no sandbox; sandboxes: {}",
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            ))
+        })
+}
+
+/// A [`Connector`](crate::Connector) for the registered provider `sandbox` emulates, built from
+/// the sandbox's table and running on the sandbox's clock (so moving the clock expires flows).
+pub fn connector_for(sandbox: &dyn Sandbox) -> Result<crate::Connector> {
+    let provider = crate::build_provider(sandbox.provider_name(), &sandbox.provider_config())?;
+    Ok(crate::Connector::builder(provider)
+        .clock(std::sync::Arc::new(sandbox.clock().clone()))
+        .build())
+}
+
 /// Serves the registered emulator of `provider` on `127.0.0.1:port` for a person to click
 /// through: prints a provider table pointing at it and a fresh connect URL (the browser lands
 /// on `https://app.example/callback?…` at the end), then waits for Ctrl-C.
 ///
 /// This is what the providers' `*-sandbox` examples and `utilconnect sandbox <name>` run.
 pub async fn serve_for_a_person(provider: &str, port: u16) -> Result<()> {
-    let descriptor = sandboxes()
-        .into_iter()
-        .find(|s| s.provider() == provider)
-        .ok_or_else(|| crate::Error::config(format!("provider `{provider}` has no sandbox")))?;
+    let descriptor = sandbox(provider)?;
     let addr = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
     let sandbox = descriptor.start_on(addr).await?;
     println!("{provider} sandbox on {}", sandbox.base_url());
@@ -202,8 +240,7 @@ pub async fn serve_for_a_person(provider: &str, port: u16) -> Result<()> {
             println!("{key} = {value}");
         }
     }
-    let built = crate::build_provider(provider, &sandbox.provider_config())?;
-    let started = crate::Connector::new(built)
+    let started = connector_for(sandbox.as_ref())?
         .start("browser-user", "https://app.example/callback")
         .await?;
     println!(

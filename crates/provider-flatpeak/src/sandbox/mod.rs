@@ -33,9 +33,10 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::sandbox::{
-    Browser, Faults, Page, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer, UserAction,
+    Browser, Faults, Page, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer,
+    UserAction, end_user_error, no_way_on, quick_http,
 };
-use utilconnect::{Error, ErrorKind, ManualClock, Operation, ProviderConfig, Result, Url};
+use utilconnect::{ManualClock, Operation, ProviderConfig, Result, Url};
 
 pub use emulator::SandboxOptions;
 use emulator::{Emulator, PROVIDER_PASSWORD, PROVIDER_USERNAME};
@@ -91,83 +92,70 @@ impl FlatpeakSandbox {
         &self.emulator.options
     }
 
+    /// The end user's choice on each hosted page for `action`.
     async fn click_through(
         &self,
         browser: &Browser,
         first: Page,
         action: UserAction,
     ) -> Result<Url> {
-        let mut page = first;
         let close = action == UserAction::Cancel;
-        let mut typed_wrong_password = false;
+        let mut wrong_password_typed = false;
+        let mut wrong_password_refused = false;
         // Address, provider, provider login (twice at most), summary.
-        for _ in 0..6 {
-            if let Some(url) = page.left_to() {
-                return Ok(url.clone());
-            }
-            page = if let Some(form) = page.form("address") {
-                let form = if close {
-                    form.set("action", "close")
-                } else {
-                    form.set("address_line1", "1-3 Strand")
-                        .set("post_code", "WC2N 5EH")
-                        .set("country_code", "GB")
-                        .set("action", "continue")
-                };
-                browser.submit(&form).await?
-            } else if let Some(form) = page.form("provider") {
-                let form = if close {
-                    form.set("action", "close")
-                } else {
-                    form.set("provider", "octopus").set("action", "continue")
-                };
-                browser.submit(&form).await?
-            } else if let Some(form) = page.form("provider-login") {
-                let wrong_first =
-                    action == UserAction::WrongCredentialsThenApprove && !typed_wrong_password;
-                let password = if wrong_first {
-                    "wrong-password"
-                } else {
-                    PROVIDER_PASSWORD
-                };
-                let next = browser
-                    .submit(
-                        &form
-                            .set("username", PROVIDER_USERNAME)
-                            .set("password", password)
-                            .set("action", "login"),
-                    )
-                    .await?;
-                if wrong_first {
-                    typed_wrong_password = true;
-                    if !next.contains("Incorrect email or password") {
-                        return Err(end_user_error(format!(
-                            "the provider login accepted a wrong password ({})",
-                            next.describe()
-                        )));
+        let callback = browser
+            .walk(first, 6, |page| {
+                let choice = if let Some(form) = page.form("address") {
+                    match close {
+                        true => form.set("action", "close"),
+                        false => form
+                            .set("address_line1", "1-3 Strand")
+                            .set("post_code", "WC2N 5EH")
+                            .set("country_code", "GB")
+                            .set("action", "continue"),
                     }
-                }
-                next
-            } else if let Some(form) = page.form("summary") {
-                let choice = match action {
-                    UserAction::Disconnect => "disconnect",
-                    UserAction::Cancel => "close",
-                    _ => "save",
+                } else if let Some(form) = page.form("provider") {
+                    match close {
+                        true => form.set("action", "close"),
+                        false => form.set("provider", "octopus").set("action", "continue"),
+                    }
+                } else if let Some(form) = page.form("provider-login") {
+                    if wrong_password_typed {
+                        wrong_password_refused |= page.contains("Incorrect email or password");
+                    }
+                    let wrong_now =
+                        action == UserAction::WrongCredentialsThenApprove && !wrong_password_typed;
+                    wrong_password_typed |= wrong_now;
+                    let password = if wrong_now {
+                        "wrong-password"
+                    } else {
+                        PROVIDER_PASSWORD
+                    };
+                    form.set("username", PROVIDER_USERNAME)
+                        .set("password", password)
+                        .set("action", "login")
+                } else if let Some(form) = page.form("summary") {
+                    let choice = match action {
+                        UserAction::Disconnect => "disconnect",
+                        UserAction::Cancel => "close",
+                        _ => "save",
+                    };
+                    form.set("action", choice)
+                } else {
+                    return Err(no_way_on(page));
                 };
-                browser.submit(&form.set("action", choice)).await?
-            } else {
-                return Err(end_user_error(format!(
-                    "the hosted page showed no way on: {}",
-                    page.describe()
-                )));
-            };
+                Ok(choice)
+            })
+            .await
+            .map_err(|e| e.with_provider(crate::NAME))?;
+        if action == UserAction::WrongCredentialsThenApprove && !wrong_password_refused {
+            return Err(
+                end_user_error("the provider login accepted a wrong password")
+                    .with_provider(crate::NAME),
+            );
         }
-        Err(end_user_error("the hosted pages did not finish".into()))
+        Ok(callback)
     }
-}
-
-fn end_user_error(message: String) -> Error {
-    Error::new(ErrorKind::InvalidInput, Operation::Complete, message).with_provider(crate::NAME)
 }
 
 #[async_trait]
@@ -188,13 +176,7 @@ impl Sandbox for FlatpeakSandbox {
                 "api_key": self.emulator.options.api_key,
                 "api_base_url": self.server.base_url().as_str(),
                 "connect_web_url": self.connect_web_url().as_str(),
-                // Short waits keep fault tests fast; the policy is the same.
-                "http": {
-                    "request_timeout": "2s",
-                    "total_deadline": "10s",
-                    "initial_backoff": "10ms",
-                    "max_backoff": "100ms",
-                },
+                "http": quick_http(),
             }),
         )
     }

@@ -12,7 +12,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use url::Url;
-use utilconnect::sandbox::escape_html;
+use utilconnect::sandbox::{error_html, escape_html, html_page, problem_html};
 
 use super::emulator::{
     ENERGY_PROVIDERS, Emulator, Finish, PROVIDER_PASSWORD, PROVIDER_USERNAME, Refusal, Session,
@@ -182,11 +182,7 @@ fn refused(refusal: &Refusal) -> Response {
 }
 
 fn error_page(status: StatusCode, message: &str) -> Response {
-    let body = format!(
-        "<h1>Something went wrong</h1>\n<p class=\"error\">{}</p>",
-        escape_html(message)
-    );
-    (status, Html(layout("Flatpeak Connect - error", &body))).into_response()
+    (status, Html(error_html("Flatpeak", message))).into_response()
 }
 
 fn hidden_token(token: &str) -> String {
@@ -194,12 +190,6 @@ fn hidden_token(token: &str) -> String {
         r#"<input type="hidden" name="{TOKEN}" value="{}">"#,
         escape_html(token)
     )
-}
-
-fn problem_html(problem: Option<&str>) -> String {
-    problem
-        .map(|p| format!("<p class=\"error\">{}</p>\n", escape_html(p)))
-        .unwrap_or_default()
 }
 
 fn render(token: &str, session: &Session, problem: Option<&str>) -> Response {
@@ -297,8 +287,5 @@ fn login_page(token: &str, session: &Session, problem: Option<&str>) -> Response
 }
 
 fn layout(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n<p><em>Flatpeak sandbox: not the real Flatpeak.</em></p>\n{body}\n</body>\n</html>\n",
-        escape_html(title)
-    )
+    html_page("Flatpeak", title, body)
 }

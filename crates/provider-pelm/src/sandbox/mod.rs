@@ -33,7 +33,8 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::sandbox::{
-    Browser, Faults, Page, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer, UserAction,
+    Browser, Faults, Page, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer,
+    UserAction, end_user_error, no_way_on, quick_http,
 };
 use utilconnect::{Error, ErrorKind, ManualClock, Operation, ProviderConfig, Result, Url};
 
@@ -88,73 +89,58 @@ impl PelmSandbox {
         &self.emulator.options
     }
 
+    /// The end user's choice on each hosted page for `action`.
     async fn click_through(
         &self,
         browser: &Browser,
         first: Page,
         action: UserAction,
     ) -> Result<Url> {
-        let mut page = first;
-        let mut typed_wrong_password = false;
-        // Three pages at most, plus one retry of the credentials page.
-        for _ in 0..5 {
-            if let Some(url) = page.left_to() {
-                return Ok(url.clone());
-            }
-            let exit = action == UserAction::Cancel;
-            page = if let Some(form) = page.form("terms") {
-                let choice = if exit { "exit" } else { "accept" };
-                browser.submit(&form.set("action", choice)).await?
-            } else if let Some(form) = page.form("utility") {
-                let form = if exit {
-                    form.set("action", "exit")
-                } else {
-                    form.set("utility", "pge").set("action", "continue")
-                };
-                browser.submit(&form).await?
-            } else if let Some(form) = page.form("credentials") {
-                if exit {
-                    browser.submit(&form.set("action", "exit")).await?
-                } else {
-                    let wrong_first =
-                        action == UserAction::WrongCredentialsThenApprove && !typed_wrong_password;
-                    let password = if wrong_first {
+        let exit = action == UserAction::Cancel;
+        let mut wrong_password_typed = false;
+        let mut wrong_password_refused = false;
+        let callback = browser
+            .walk(first, 5, |page| {
+                let choice = if let Some(form) = page.form("terms") {
+                    form.set("action", if exit { "exit" } else { "accept" })
+                } else if let Some(form) = page.form("utility") {
+                    match exit {
+                        true => form.set("action", "exit"),
+                        false => form.set("utility", "pge").set("action", "continue"),
+                    }
+                } else if let Some(form) = page.form("credentials") {
+                    if exit {
+                        return Ok(form.set("action", "exit"));
+                    }
+                    if wrong_password_typed {
+                        wrong_password_refused |= page.contains("Incorrect username or password");
+                    }
+                    let wrong_now =
+                        action == UserAction::WrongCredentialsThenApprove && !wrong_password_typed;
+                    wrong_password_typed |= wrong_now;
+                    let password = if wrong_now {
                         "wrong-password"
                     } else {
                         SANDBOX_PASSWORD
                     };
-                    let next = browser
-                        .submit(
-                            &form
-                                .set("username", SANDBOX_USERNAME)
-                                .set("password", password)
-                                .set("action", "submit"),
-                        )
-                        .await?;
-                    if wrong_first {
-                        typed_wrong_password = true;
-                        if !next.contains("Incorrect username or password") {
-                            return Err(end_user_error(format!(
-                                "the credentials page accepted a wrong password ({})",
-                                next.describe()
-                            )));
-                        }
-                    }
-                    next
-                }
-            } else {
-                return Err(end_user_error(format!(
-                    "the hosted page showed no way on: {}",
-                    page.describe()
-                )));
-            };
+                    form.set("username", SANDBOX_USERNAME)
+                        .set("password", password)
+                        .set("action", "submit")
+                } else {
+                    return Err(no_way_on(page));
+                };
+                Ok(choice)
+            })
+            .await
+            .map_err(|e| e.with_provider(crate::NAME))?;
+        if action == UserAction::WrongCredentialsThenApprove && !wrong_password_refused {
+            return Err(
+                end_user_error("the credentials page accepted a wrong password")
+                    .with_provider(crate::NAME),
+            );
         }
-        Err(end_user_error("the hosted pages did not finish".into()))
+        Ok(callback)
     }
-}
-
-fn end_user_error(message: String) -> Error {
-    Error::new(ErrorKind::InvalidInput, Operation::Complete, message).with_provider(crate::NAME)
 }
 
 #[async_trait]
@@ -175,13 +161,7 @@ impl Sandbox for PelmSandbox {
                 "client_secret": self.emulator.options.client_secret,
                 "api_base_url": self.server.base_url().as_str(),
                 "connect_base_url": self.connect_base_url().as_str(),
-                // Short waits keep fault tests fast; the policy is the same.
-                "http": {
-                    "request_timeout": "2s",
-                    "total_deadline": "10s",
-                    "initial_backoff": "10ms",
-                    "max_backoff": "100ms",
-                },
+                "http": quick_http(),
             }),
         )
     }

@@ -11,7 +11,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use url::Url;
-use utilconnect::sandbox::escape_html;
+use utilconnect::sandbox::{error_html, escape_html, html_page, problem_html};
 
 use super::emulator::{
     Emulator, PageRefusal, PageSession, SANDBOX_PASSWORD, SANDBOX_USERNAME, Step, UTILITIES,
@@ -139,17 +139,11 @@ fn refused(refusal: &PageRefusal) -> Response {
 }
 
 fn error_page(status: StatusCode, message: &str) -> Response {
-    let body = format!(
-        "<h1>Something went wrong</h1>\n<p class=\"error\">{}</p>",
-        escape_html(message)
-    );
-    (status, Html(layout("Pelm Connect - error", &body))).into_response()
+    (status, Html(error_html("Pelm", message))).into_response()
 }
 
 fn render(id: &str, session: &PageSession, problem: Option<&str>) -> Response {
-    let problem = problem
-        .map(|p| format!("<p class=\"error\">{}</p>\n", escape_html(p)))
-        .unwrap_or_default();
+    let problem = problem_html(problem);
     let id = escape_html(id);
     let exit = r#"<button type="submit" name="action" value="exit">Exit</button>"#;
     let (title, body) = match session.step {
@@ -215,8 +209,5 @@ Pelm's terms of service.</p>
 }
 
 fn layout(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n<p><em>Pelm sandbox: not the real Pelm.</em></p>\n{body}\n</body>\n</html>\n",
-        escape_html(title)
-    )
+    html_page("Pelm", title, body)
 }

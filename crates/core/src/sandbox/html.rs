@@ -1,0 +1,54 @@
+//! The HTML every emulator's hosted pages share: the page frame, and the error markup the
+//! HTTP-only [`Browser`](super::Browser) reads back (`<p class="error">`).
+
+use super::browser::escape_html;
+
+/// A whole page of `vendor`'s emulated Connect pages, marked as a sandbox.
+///
+/// ```
+/// let page = utilconnect::sandbox::html_page("Pelm", "Log in", "<form></form>");
+/// assert!(page.contains("<title>Log in</title>") && page.contains("not the real Pelm"));
+/// ```
+pub fn html_page(vendor: &str, title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n<p><em>{} sandbox: not the real {}.</em></p>\n{body}\n</body>\n</html>\n",
+        escape_html(title),
+        escape_html(vendor),
+        escape_html(vendor),
+    )
+}
+
+/// The error line of a page (`<p class="error">…</p>`), or nothing.
+pub fn problem_html(problem: Option<&str>) -> String {
+    problem
+        .map(|p| format!("<p class=\"error\">{}</p>\n", escape_html(p)))
+        .unwrap_or_default()
+}
+
+/// A page that shows only an error (a bad or expired link): no form, so no way on.
+pub fn error_html(vendor: &str, message: &str) -> String {
+    let body = format!(
+        "<h1>Something went wrong</h1>\n{}",
+        problem_html(Some(message))
+    );
+    html_page(vendor, &format!("{vendor} Connect - error"), &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::Page;
+
+    #[test]
+    fn the_browser_reads_back_the_error_of_an_error_page() {
+        let page = Page::Html {
+            url: url::Url::parse("http://127.0.0.1:1/").unwrap(),
+            status: 400,
+            body: error_html("Toy", "This link has <expired>."),
+        };
+        assert_eq!(
+            page.describe(),
+            "HTTP 400 page `Toy Connect - error`: This link has <expired>."
+        );
+    }
+}
