@@ -166,17 +166,17 @@ impl Browser {
         self.follow(response).await
     }
 
-    /// Plays the end user through the hosted pages: on each emulator page `choose` says
-    /// which form to submit (or fails, e.g. on an error page), until the browser leaves the
-    /// emulator; that URL (the app's callback) is returned. At most `max_pages` forms are
-    /// submitted.
+    /// Plays the end user through the hosted pages from `start`: on each emulator page
+    /// `choose` says which form to submit (or fails, e.g. on an error page), until the browser
+    /// leaves the emulator; that URL (the app's callback) is returned. At most `max_pages`
+    /// forms are submitted.
     pub async fn walk(
         &self,
-        first: Page,
+        start: &Url,
         max_pages: usize,
         mut choose: impl FnMut(&Page) -> Result<Form>,
     ) -> Result<Url> {
-        let mut page = first;
+        let mut page = self.open(start).await?;
         for _ in 0..=max_pages {
             if let Some(url) = page.left_to() {
                 return Ok(url.clone());

@@ -33,8 +33,8 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::sandbox::{
-    Browser, Faults, Page, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer,
-    UserAction, end_user_error, no_way_on, quick_http,
+    Browser, Faults, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer, UserAction,
+    end_user_error, no_way_on, quick_http,
 };
 use utilconnect::{ManualClock, Operation, ProviderConfig, Result, Url};
 
@@ -93,18 +93,13 @@ impl FlatpeakSandbox {
     }
 
     /// The end user's choice on each hosted page for `action`.
-    async fn click_through(
-        &self,
-        browser: &Browser,
-        first: Page,
-        action: UserAction,
-    ) -> Result<Url> {
+    async fn click_through(&self, connect_url: &Url, action: UserAction) -> Result<Url> {
         let close = action == UserAction::Cancel;
         let mut wrong_password_typed = false;
         let mut wrong_password_refused = false;
         // Address, provider, provider login (twice at most), summary.
-        let callback = browser
-            .walk(first, 6, |page| {
+        let callback = Browser::new(self.server.base_url())?
+            .walk(connect_url, 6, |page| {
                 let choice = if let Some(form) = page.form("address") {
                     match close {
                         true => form.set("action", "close"),
@@ -201,9 +196,7 @@ impl Sandbox for FlatpeakSandbox {
     }
 
     async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url> {
-        let browser = Browser::new(self.server.base_url())?;
-        let first = browser.open(connect_url).await?;
-        self.click_through(&browser, first, action).await
+        self.click_through(connect_url, action).await
     }
 }
 

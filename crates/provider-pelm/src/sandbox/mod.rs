@@ -33,8 +33,8 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::sandbox::{
-    Browser, Faults, Page, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer,
-    UserAction, end_user_error, no_way_on, quick_http,
+    Browser, Faults, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer, UserAction,
+    end_user_error, no_way_on, quick_http,
 };
 use utilconnect::{Error, ErrorKind, ManualClock, Operation, ProviderConfig, Result, Url};
 
@@ -90,17 +90,12 @@ impl PelmSandbox {
     }
 
     /// The end user's choice on each hosted page for `action`.
-    async fn click_through(
-        &self,
-        browser: &Browser,
-        first: Page,
-        action: UserAction,
-    ) -> Result<Url> {
+    async fn click_through(&self, connect_url: &Url, action: UserAction) -> Result<Url> {
         let exit = action == UserAction::Cancel;
         let mut wrong_password_typed = false;
         let mut wrong_password_refused = false;
-        let callback = browser
-            .walk(first, 5, |page| {
+        let callback = Browser::new(self.server.base_url())?
+            .walk(connect_url, 5, |page| {
                 let choice = if let Some(form) = page.form("terms") {
                     form.set("action", if exit { "exit" } else { "accept" })
                 } else if let Some(form) = page.form("utility") {
@@ -193,9 +188,7 @@ impl Sandbox for PelmSandbox {
             )
             .with_provider(crate::NAME));
         }
-        let browser = Browser::new(self.server.base_url())?;
-        let first = browser.open(connect_url).await?;
-        self.click_through(&browser, first, action).await
+        self.click_through(connect_url, action).await
     }
 }
 
