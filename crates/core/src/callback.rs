@@ -4,12 +4,12 @@
 //! must be valid UTF-8 after percent-decoding, appear once, and stay within size limits.
 //! Success parameters (`code`, `fp_cot`, …) are kept as secrets.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
 use percent_encoding::percent_decode_str;
 use secrecy::SecretString;
-use url::Url;
 
 use crate::error::{Error, ErrorKind, Operation, Result};
 
@@ -55,18 +55,17 @@ impl Callback {
                 callback.len()
             )));
         }
-        let query = extract_query(callback)?;
-        Self::from_query(&query)
+        Self::from_query(extract_query(callback)?)
     }
 
     /// Parses a callback from its raw (still percent-encoded) query string.
     pub fn from_query(query: &str) -> Result<Self> {
-        let mut state = None;
-        let mut error = None;
-        let mut error_description = None;
-        let mut params = BTreeMap::new();
-        let mut seen = std::collections::BTreeSet::new();
-
+        let mut callback = Self {
+            state: None,
+            error: None,
+            error_description: None,
+            params: BTreeMap::new(),
+        };
         for (index, pair) in query.split('&').filter(|p| !p.is_empty()).enumerate() {
             if index >= MAX_PARAMS {
                 return Err(invalid(format!(
@@ -74,34 +73,44 @@ impl Callback {
                 )));
             }
             let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = decode(raw_name, "a parameter name")?;
-            let value = decode(raw_value, &format!("parameter `{name}`"))?;
+            let name = decode(raw_name)
+                .ok_or_else(|| invalid("a parameter name of the callback is not valid UTF-8"))?;
+            let value = decode(raw_value).ok_or_else(|| {
+                invalid(format!(
+                    "parameter `{name}` of the callback is not valid UTF-8"
+                ))
+            })?;
             if value.len() > MAX_PARAM_BYTES {
                 return Err(invalid(format!(
                     "callback parameter `{name}` is {} bytes; at most {MAX_PARAM_BYTES} are accepted",
                     value.len()
                 )));
             }
-            if !seen.insert(name.clone()) {
+            if !callback.insert(name.as_ref(), value.into_owned()) {
                 return Err(invalid(format!(
                     "callback parameter `{name}` appears more than once"
                 )));
             }
-            match name.as_str() {
-                "state" => state = Some(value),
-                "error" => error = Some(value),
-                "error_description" => error_description = Some(value),
-                _ => {
-                    params.insert(name, SecretString::from(value));
-                }
-            }
         }
-        Ok(Self {
-            state,
-            error,
-            error_description,
-            params,
-        })
+        Ok(callback)
+    }
+
+    /// Keeps one parameter; `false` if it was already there.
+    fn insert(&mut self, name: &str, value: String) -> bool {
+        let slot = match name {
+            "state" => &mut self.state,
+            "error" => &mut self.error,
+            "error_description" => &mut self.error_description,
+            _ => {
+                if self.params.contains_key(name) {
+                    return false;
+                }
+                self.params
+                    .insert(name.to_owned(), SecretString::from(value));
+                return true;
+            }
+        };
+        slot.replace(value).is_none()
     }
 
     /// The `state` the vendor echoed back, if any.
@@ -157,30 +166,55 @@ impl fmt::Debug for Callback {
     }
 }
 
-fn extract_query(callback: &str) -> Result<String> {
+/// The raw query of an absolute URL, a request target or a bare query.
+///
+/// The URL is not parsed further: only its query is used, and a full parse (host, IDNA) costs
+/// more than the rest of `finish` together. It is still refused if it holds what no URL
+/// carries unencoded (spaces, ASCII control characters), which is what a full parse would
+/// catch in a mangled redirect.
+fn extract_query(callback: &str) -> Result<&str> {
     let trimmed = callback.trim();
-    if trimmed.starts_with("http://") || trimmed.starts_with("https://") {
-        let url = Url::parse(trimmed)
-            .map_err(|e| invalid(format!("the callback is not a valid URL: {e}")))?;
-        return Ok(url.query().unwrap_or_default().to_owned());
+    if let Some(bad) = trimmed.bytes().find(|b| *b <= b' ' || *b == 0x7f) {
+        return Err(invalid(format!(
+            "the callback is not a valid URL: it contains {}",
+            describe(bad)
+        )));
     }
     let without_fragment = trimmed.split('#').next().unwrap_or_default();
+    let absolute =
+        without_fragment.starts_with("http://") || without_fragment.starts_with("https://");
     Ok(match without_fragment.split_once('?') {
-        Some((_, query)) => query.to_owned(),
-        None if without_fragment.starts_with('/') => String::new(),
-        None => without_fragment.to_owned(),
+        Some((_, query)) => query,
+        None if absolute || without_fragment.starts_with('/') => "",
+        None => without_fragment,
     })
 }
 
-fn decode(raw: &str, what: &str) -> Result<String> {
-    let spaced = raw.replace('+', " ");
-    percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| invalid(format!("{what} of the callback is not valid UTF-8")))
+fn describe(byte: u8) -> String {
+    if byte == b' ' {
+        "a space".to_owned()
+    } else {
+        format!("the control character U+{byte:04X}")
+    }
 }
 
-fn invalid(message: String) -> Error {
+/// Percent-decodes one `application/x-www-form-urlencoded` name or value; `None` if the
+/// result is not UTF-8.
+fn decode(raw: &str) -> Option<Cow<'_, str>> {
+    let decoded = if raw.contains('+') {
+        Cow::Owned(
+            percent_decode_str(&raw.replace('+', " "))
+                .decode_utf8()
+                .ok()?
+                .into_owned(),
+        )
+    } else {
+        percent_decode_str(raw).decode_utf8().ok()?
+    };
+    Some(decoded)
+}
+
+fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidInput, Operation::ParseCallback, message)
 }
 
@@ -273,6 +307,31 @@ mod tests {
     fn invalid_absolute_url_is_typed() {
         let err = Callback::parse("https://exa mple/cb?code=1").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("contains a space"), "{err}");
+        let err = Callback::parse("/cb?code=1\r\nSet-Cookie:%20x").unwrap_err();
+        assert!(err.to_string().contains("U+000D"), "{err}");
+    }
+
+    #[test]
+    fn absolute_url_without_query_or_with_fragment_only() {
+        let cb = Callback::parse("https://app.example/cb#code=1&state=2").unwrap();
+        assert_eq!(cb.state(), None);
+        assert_eq!(cb.param_names().count(), 0);
+        let cb = Callback::parse("  https://app.example/cb?state=s#code=1  ").unwrap();
+        assert_eq!(cb.state(), Some("s"));
+        assert!(cb.param("code").is_none());
+    }
+
+    #[test]
+    fn each_reserved_name_counts_once() {
+        for name in ["error", "error_description", "code"] {
+            let err = Callback::parse(&format!("/cb?{name}=a&state=s&{name}=b")).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("`{name}` appears more than once")),
+                "{err}"
+            );
+        }
     }
 
     #[test]
