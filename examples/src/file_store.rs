@@ -67,10 +67,10 @@ fn store_error(message: String) -> Error {
 
 #[async_trait]
 impl SessionStore for FileSessionStore {
-    async fn put(&self, key: &Digest, session: &PendingSession) -> Result<()> {
+    async fn put(&self, session: PendingSession) -> Result<()> {
         let _guard = self.lock.lock().await;
         let mut sessions = self.read().await?;
-        sessions.insert(key.as_str().to_owned(), session.clone());
+        sessions.insert(session.state_digest.as_str().to_owned(), session);
         self.write(&sessions).await
     }
 
@@ -109,10 +109,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sessions.json");
         let key = Digest::of(b"state");
-        FileSessionStore::new(&path)
-            .put(&key, &session())
-            .await
-            .unwrap();
+        FileSessionStore::new(&path).put(session()).await.unwrap();
 
         let reopened = FileSessionStore::new(&path);
         assert_eq!(reopened.take(&key).await.unwrap(), Some(session()));

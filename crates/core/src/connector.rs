@@ -201,15 +201,16 @@ impl Connector {
             let token = self.provider.create_token(&request).await?;
             let connect_url = self.provider.connect_url(&token)?;
             let session = PendingSession::new(&token, user_id, self.clock.now());
+            let expires_at = session.expires_at;
             self.store
-                .put(&session.state_digest, &session)
+                .put(session)
                 .await
                 .map_err(|e| e.with_provider(name))?;
             tracing::info!(expires_in_s = token.lifetime().as_secs(), "flow started");
             Ok(Started {
                 connect_url: ConnectUrl::new(connect_url),
                 state: request.state().clone(),
-                expires_at: session.expires_at,
+                expires_at,
             })
         }
         .instrument(span)
@@ -237,7 +238,7 @@ impl Connector {
                 }
                 Err(err) if err.is_temporary() => {
                     // Keep the flow resumable: the same callback can be finished again.
-                    match self.store.put(&session.state_digest, &session).await {
+                    match self.store.put(session).await {
                         Ok(()) => tracing::info!(kind = %err.kind(), "temporary failure; session kept for retry"),
                         Err(store) => tracing::warn!(%store, "temporary failure; could not keep the session"),
                     }

@@ -19,8 +19,12 @@ use crate::state::Digest;
 /// Storage for pending sessions.
 #[async_trait]
 pub trait SessionStore: Send + Sync + fmt::Debug {
-    /// Saves `session` under `key` until its `expires_at`.
-    async fn put(&self, key: &Digest, session: &PendingSession) -> Result<()>;
+    /// Saves `session` under its [`state_digest`](PendingSession::state_digest) until its
+    /// `expires_at`. Replaces a session already saved under that digest.
+    ///
+    /// The session is given by value: a store keeps or serializes it, and nothing is copied
+    /// on the way.
+    async fn put(&self, session: PendingSession) -> Result<()>;
 
     /// Removes and returns the session under `key`, atomically; `None` if there is none.
     ///
@@ -115,7 +119,8 @@ impl fmt::Debug for InMemorySessionStore {
 
 #[async_trait]
 impl SessionStore for InMemorySessionStore {
-    async fn put(&self, key: &Digest, session: &PendingSession) -> Result<()> {
+    async fn put(&self, session: PendingSession) -> Result<()> {
+        let key = &session.state_digest;
         let now = self.clock.now();
         let mut inner = self.lock();
         let full = inner.sessions.len() >= self.capacity;
@@ -134,7 +139,7 @@ impl SessionStore for InMemorySessionStore {
             )
             .with_retry_after(SWEEP_INTERVAL));
         }
-        inner.sessions.insert(key.clone(), session.clone());
+        inner.sessions.insert(session.state_digest.clone(), session);
         Ok(())
     }
 
@@ -150,11 +155,12 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
 
-    fn session(expires_in: Duration, clock: &ManualClock) -> PendingSession {
+    /// A session for the state `state`, expiring `expires_in` from now.
+    fn session(state: &[u8], expires_in: Duration, clock: &ManualClock) -> PendingSession {
         PendingSession {
             provider: "test".into(),
             user_id: "u".into(),
-            state_digest: Digest::of(b"s"),
+            state_digest: Digest::of(state),
             token_digest: Digest::of(b"t"),
             callback_url: Url::parse("https://app.example/cb").unwrap(),
             created_at: clock.now(),
@@ -169,7 +175,7 @@ mod tests {
         let store = InMemorySessionStore::with_clock(Arc::new(clock.clone()));
         let key = Digest::of(b"k");
         store
-            .put(&key, &session(Duration::from_secs(60), &clock))
+            .put(session(b"k", Duration::from_secs(60), &clock))
             .await
             .unwrap();
         assert!(store.take(&key).await.unwrap().is_some());
@@ -182,7 +188,7 @@ mod tests {
         let store = InMemorySessionStore::with_clock(Arc::new(clock.clone()));
         for i in 0..10u8 {
             store
-                .put(&Digest::of(&[i]), &session(Duration::from_secs(60), &clock))
+                .put(session(&[i], Duration::from_secs(60), &clock))
                 .await
                 .unwrap();
         }
@@ -199,10 +205,7 @@ mod tests {
         assert_eq!(store.len(), 9);
         clock.advance(SWEEP_INTERVAL);
         store
-            .put(
-                &Digest::of(b"new"),
-                &session(Duration::from_secs(60), &clock),
-            )
+            .put(session(b"new", Duration::from_secs(60), &clock))
             .await
             .unwrap();
         assert_eq!(store.len(), 1, "expired sessions swept on write");
@@ -213,30 +216,21 @@ mod tests {
         let clock = ManualClock::new();
         let store = InMemorySessionStore::with_clock(Arc::new(clock.clone())).with_capacity(2);
         store
-            .put(&Digest::of(b"1"), &session(Duration::from_secs(10), &clock))
+            .put(session(b"1", Duration::from_secs(10), &clock))
             .await
             .unwrap();
         store
-            .put(
-                &Digest::of(b"2"),
-                &session(Duration::from_secs(100), &clock),
-            )
+            .put(session(b"2", Duration::from_secs(100), &clock))
             .await
             .unwrap();
         let err = store
-            .put(
-                &Digest::of(b"3"),
-                &session(Duration::from_secs(100), &clock),
-            )
+            .put(session(b"3", Duration::from_secs(100), &clock))
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::RateLimited);
         clock.advance(Duration::from_secs(11));
         store
-            .put(
-                &Digest::of(b"3"),
-                &session(Duration::from_secs(100), &clock),
-            )
+            .put(session(b"3", Duration::from_secs(100), &clock))
             .await
             .expect("room after the first session expired");
     }

@@ -312,7 +312,7 @@ async fn session_from_another_provider_is_refused() {
     let key = started.state.digest();
     let mut session = store.take(&key).await.unwrap().unwrap();
     session.provider = "other".into();
-    store.put(&key, &session).await.unwrap();
+    store.put(session).await.unwrap();
     let err = connector
         .finish(started.connect_url.expose().as_str())
         .await
