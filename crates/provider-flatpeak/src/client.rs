@@ -49,6 +49,15 @@ pub struct FlatpeakProvider {
     http: HttpClient,
     bearer: BearerCache,
     clock: Arc<dyn Clock>,
+    endpoints: Endpoints,
+}
+
+/// The API URLs, joined onto `api_base_url` once.
+#[derive(Debug)]
+struct Endpoints {
+    login: Url,
+    create_token: Url,
+    retrieve: Url,
 }
 
 impl FlatpeakProvider {
@@ -56,6 +65,11 @@ impl FlatpeakProvider {
     pub fn new(config: FlatpeakConfig) -> Result<Self> {
         let http = HttpClient::new(crate::NAME, config.http.clone())?;
         Ok(Self {
+            endpoints: Endpoints {
+                login: config.api_base_url.join("/login"),
+                create_token: config.api_base_url.join("/connect/token"),
+                retrieve: config.api_base_url.join(&config.retrieve_path),
+            },
             config,
             http,
             bearer: BearerCache::default(),
@@ -85,12 +99,11 @@ impl FlatpeakProvider {
     }
 
     async fn login(&self) -> Result<(SecretString, Duration)> {
-        let url = self.config.api_base_url.join("/login");
         let response = self
             .http
             .send(Operation::Authenticate, Idempotency::Idempotent, |client| {
                 client
-                    .get(url.clone())
+                    .get(self.endpoints.login.clone())
                     .basic_auth(
                         &self.config.account_id,
                         Some(self.config.api_key.expose_secret()),
@@ -119,11 +132,13 @@ impl FlatpeakProvider {
     /// Sends a bearer-authenticated request; a 401/403 on a *cached* bearer forces one
     /// re-login and one retry. The whole exchange, logins and waiting for another caller's
     /// login included, stays within one total deadline.
+    ///
+    /// `build` is a trait object so this runs as one copy of code for every call.
     async fn send_authorized(
         &self,
         operation: Operation,
         idempotency: Idempotency,
-        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        build: &(dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync),
     ) -> Result<Response> {
         let deadline = Instant::now() + self.http.config().total_deadline;
         let (mut bearer, mut from_cache) = match self.bearer.try_cached(self.clock.now()) {
@@ -131,12 +146,11 @@ impl FlatpeakProvider {
             None => self.bearer_within(deadline, operation).await?,
         };
         loop {
-            let token = bearer.expose_secret().to_owned();
             let response = self
                 .http
                 .send_within(deadline, operation, idempotency, |client| {
                     build(client)
-                        .bearer_auth(&token)
+                        .bearer_auth(bearer.expose_secret())
                         .header("Flatpeak-Version", &self.config.api_version)
                 })
                 .await?;
@@ -211,7 +225,7 @@ impl ConnectProvider for FlatpeakProvider {
             callback_url: callback_url.as_str(),
             options: &options,
         };
-        let json = serde_json::to_vec(&body).map_err(|e| {
+        let json: bytes::Bytes = serde_json::to_vec(&body).map(Into::into).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidInput,
                 Operation::CreateToken,
@@ -219,12 +233,11 @@ impl ConnectProvider for FlatpeakProvider {
             )
             .with_provider(crate::NAME)
         })?;
-        let url = self.config.api_base_url.join("/connect/token");
         // A second token is harmless, so transient failures are retried.
         let response = self
-            .send_authorized(Operation::CreateToken, Idempotency::Idempotent, |client| {
+            .send_authorized(Operation::CreateToken, Idempotency::Idempotent, &|client| {
                 client
-                    .post(url.clone())
+                    .post(self.endpoints.create_token.clone())
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(json.clone())
             })
@@ -267,11 +280,10 @@ impl ConnectProvider for FlatpeakProvider {
         }
         // Retrieving claims the session (single use): a retrieve that may have reached
         // Flatpeak is not resent blindly.
-        let url = self.config.api_base_url.join(&self.config.retrieve_path);
         let response = self
-            .send_authorized(Operation::Complete, Idempotency::NotIdempotent, |client| {
+            .send_authorized(Operation::Complete, Idempotency::NotIdempotent, &|client| {
                 client
-                    .get(url.clone())
+                    .get(self.endpoints.retrieve.clone())
                     .query(&[("connect_token", token.expose_secret())])
             })
             .await?;

@@ -46,13 +46,22 @@ pub const OPTION_KEYS: &[&str] = &["utility_slug", "utility_id"];
 pub struct PelmProvider {
     config: PelmConfig,
     http: HttpClient,
+    /// `api_base_url` + `token_path`, joined once.
+    token_url: Url,
+    /// `api_base_url` + `exchange_path`, joined once.
+    exchange_url: Url,
 }
 
 impl PelmProvider {
     /// Builds the provider from its configuration.
     pub fn new(config: PelmConfig) -> Result<Self> {
         let http = HttpClient::new(crate::NAME, config.http.clone())?;
-        Ok(Self { config, http })
+        Ok(Self {
+            token_url: config.api_base_url.join(&config.token_path),
+            exchange_url: config.api_base_url.join(&config.exchange_path),
+            config,
+            http,
+        })
     }
 
     /// Builds the provider from its `[providers.pelm]` table.
@@ -115,10 +124,9 @@ impl PelmProvider {
         &self,
         operation: Operation,
         idempotency: Idempotency,
-        path: &str,
+        url: &Url,
         form: &[(&str, &str)],
     ) -> Result<Response> {
-        let url = self.config.api_base_url.join(path);
         let response = self
             .http
             .send(operation, idempotency, |client| {
@@ -152,7 +160,7 @@ impl ConnectProvider for PelmProvider {
             .post_form(
                 Operation::CreateToken,
                 Idempotency::Idempotent,
-                &self.config.token_path,
+                &self.token_url,
                 &form,
             )
             .await?;
@@ -188,7 +196,7 @@ impl ConnectProvider for PelmProvider {
             .post_form(
                 Operation::Complete,
                 Idempotency::NotIdempotent,
-                &self.config.exchange_path,
+                &self.exchange_url,
                 &[("code", code.expose_secret()), ("grant_type", "code")],
             )
             .await?;

@@ -245,6 +245,9 @@ pub fn vendor_error(
     error
 }
 
+/// Builds one attempt's request on the provider's client.
+type BuildRequest<'a> = dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync + 'a;
+
 /// One provider's HTTP client and policy. Cheap to clone; clones share the connection pool.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
@@ -299,10 +302,10 @@ impl HttpClient {
         &self,
         operation: Operation,
         idempotency: Idempotency,
-        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync,
     ) -> Result<Response> {
         let deadline = Instant::now() + self.config.total_deadline;
-        self.send_within(deadline, operation, idempotency, build)
+        self.send_dyn(deadline, operation, idempotency, &build)
             .await
     }
 
@@ -313,7 +316,21 @@ impl HttpClient {
         deadline: Instant,
         operation: Operation,
         idempotency: Idempotency,
-        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync,
+    ) -> Result<Response> {
+        self.send_dyn(deadline, operation, idempotency, &build)
+            .await
+    }
+
+    /// The policy itself, compiled once: the generic entry points only pass their builder on
+    /// as a trait object, so every call of every provider runs the same code instead of a
+    /// copy of its own.
+    async fn send_dyn(
+        &self,
+        deadline: Instant,
+        operation: Operation,
+        idempotency: Idempotency,
+        build: &BuildRequest<'_>,
     ) -> Result<Response> {
         let request = build(&self.client).build().map_err(|e| {
             Error::new(
@@ -346,7 +363,7 @@ impl HttpClient {
         operation: Operation,
         idempotency: Idempotency,
         first: reqwest::Request,
-        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        build: &BuildRequest<'_>,
     ) -> Result<Response> {
         let mut pending = Some(first);
         let started = Instant::now();
@@ -448,11 +465,7 @@ impl HttpClient {
         {
             return Err(Failure::final_error(self.too_large(operation, status)));
         }
-        let mut body = BytesMut::with_capacity(
-            response
-                .content_length()
-                .map_or(0, |len| usize::try_from(len).unwrap_or(cap).min(cap)),
-        );
+        let mut body = Body::default();
         while let Some(chunk) = response
             .chunk()
             .await
@@ -461,12 +474,12 @@ impl HttpClient {
             if body.len() + chunk.len() > cap {
                 return Err(Failure::final_error(self.too_large(operation, status)));
             }
-            body.extend_from_slice(&chunk);
+            body.push(chunk);
         }
         Ok(Response {
             status,
             headers,
-            body: body.freeze(),
+            body: body.into_bytes(),
             attempts: 1,
         })
     }
@@ -528,6 +541,37 @@ impl HttpClient {
         let half = exp / 2;
         let jitter = rand::rng().random_range(0.0..=1.0);
         half + half.mul_f64(jitter)
+    }
+}
+
+/// A response body read chunk by chunk. Usually the whole body arrives as one chunk, which is
+/// kept as it is; only a body in several chunks is copied together.
+#[derive(Default)]
+struct Body {
+    first: Bytes,
+    rest: Option<BytesMut>,
+}
+
+impl Body {
+    fn len(&self) -> usize {
+        self.rest.as_ref().map_or(self.first.len(), BytesMut::len)
+    }
+
+    fn push(&mut self, chunk: Bytes) {
+        match &mut self.rest {
+            Some(rest) => rest.extend_from_slice(&chunk),
+            None if self.first.is_empty() => self.first = chunk,
+            None => {
+                let mut rest = BytesMut::with_capacity(self.first.len() + chunk.len());
+                rest.extend_from_slice(&self.first);
+                rest.extend_from_slice(&chunk);
+                self.rest = Some(rest);
+            }
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        self.rest.map_or(self.first, BytesMut::freeze)
     }
 }
 

@@ -21,6 +21,22 @@ fn retry_after_reads_seconds_and_dates() {
 }
 
 #[test]
+fn body_keeps_one_chunk_and_joins_several() {
+    let mut one = Body::default();
+    one.push(Bytes::from_static(b"whole"));
+    assert_eq!(one.len(), 5);
+    assert_eq!(one.into_bytes(), Bytes::from_static(b"whole"));
+
+    let mut several = Body::default();
+    for part in [&b"ab"[..], b"", b"cd", b"e"] {
+        several.push(Bytes::copy_from_slice(part));
+    }
+    assert_eq!(several.len(), 5);
+    assert_eq!(several.into_bytes(), Bytes::from_static(b"abcde"));
+    assert!(Body::default().into_bytes().is_empty());
+}
+
+#[test]
 fn backoff_grows_is_capped_and_jittered() {
     let http = HttpClient::new(
         "test",
@@ -336,6 +352,35 @@ mod against_a_server {
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ResponseTooLarge);
+    }
+
+    #[tokio::test]
+    async fn a_body_in_several_chunks_is_read_whole_and_in_order() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+            let _ = socket.write_all(head).await;
+            for part in ["{\"a\":", "[1,2,", "3]}"] {
+                let chunk = format!("{:x}\r\n{part}\r\n", part.len());
+                let _ = socket.write_all(chunk.as_bytes()).await;
+                let _ = socket.flush().await;
+                // Separate writes, so the client sees separate chunks.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let _ = socket.write_all(b"0\r\n\r\n").await;
+        });
+        let url = format!("http://{addr}/parts");
+        let response = client(fast())
+            .send(Operation::Complete, Idempotency::Idempotent, |c| {
+                c.get(&url)
+            })
+            .await
+            .unwrap();
+        assert_eq!(response.body().as_ref(), br#"{"a":[1,2,3]}"#);
     }
 
     #[tokio::test]
