@@ -2,7 +2,7 @@
 //! vendor.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use tracing::Instrument as _;
@@ -133,6 +133,26 @@ pub struct Connector {
     store: Arc<dyn SessionStore>,
     clock: Arc<dyn Clock>,
     options: Options,
+    callback_urls: Arc<LastParsed>,
+}
+
+/// The callback URL `start` parsed last. Apps send every flow back to the same URL, and
+/// parsing it (its host goes through IDNA) cost more than the rest of `start`'s own work.
+#[derive(Default)]
+struct LastParsed(Mutex<Option<(String, Url)>>);
+
+impl LastParsed {
+    fn parse(&self, text: &str) -> std::result::Result<Url, url::ParseError> {
+        let last = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((seen, url)) = last().as_ref() {
+            if seen == text {
+                return Ok(url.clone());
+            }
+        }
+        let url = Url::parse(text)?;
+        *last() = Some((text.to_owned(), url.clone()));
+        Ok(url)
+    }
 }
 
 impl Connector {
@@ -185,7 +205,7 @@ impl Connector {
         let name = self.provider.info().name;
         let span = tracing::info_span!("utilconnect.start", provider = name);
         async {
-            let callback_url = Url::parse(callback_url).map_err(|e| {
+            let callback_url = self.callback_urls.parse(callback_url).map_err(|e| {
                 Error::new(
                     ErrorKind::InvalidInput,
                     Operation::CreateToken,
@@ -345,6 +365,7 @@ impl ConnectorBuilder {
             store,
             clock: self.clock,
             options: self.options,
+            callback_urls: Arc::default(),
         }
     }
 }

@@ -384,3 +384,30 @@ async fn many_concurrent_flows_do_not_cross() {
     assert_eq!(finished, 200);
     assert!(store.is_empty());
 }
+
+#[tokio::test]
+async fn each_flow_keeps_its_own_callback_url() {
+    // The connector remembers the callback URL it parsed last; a different one must never
+    // be answered from that memory.
+    let (_, connector, store, _) = setup();
+    for callback in [
+        "https://app.example/a",
+        "https://app.example/b",
+        "https://app.example/a",
+        "https://other.example/a",
+    ] {
+        let started = connector.start("u", callback).await.unwrap();
+        let session = store.take(&started.state.digest()).await.unwrap().unwrap();
+        assert_eq!(session.callback_url.as_str(), callback);
+        assert!(
+            started.connect_url.expose().as_str().starts_with(callback),
+            "{}",
+            started.connect_url
+        );
+    }
+    let err = connector
+        .start("u", "https://app.example:99999/a")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
