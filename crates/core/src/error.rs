@@ -180,6 +180,10 @@ impl Error {
     /// Creates an error of `kind` raised during `operation`.
     ///
     /// `message` must not contain a secret; it is shown to people and written to logs.
+    ///
+    /// Marked cold (as are the other constructors): errors are the rare path, so the compiler
+    /// moves the code that builds them out of the way of the code that succeeds.
+    #[cold]
     pub fn new(kind: ErrorKind, operation: Operation, message: impl Into<String>) -> Self {
         Self {
             inner: Box::new(Inner {
@@ -199,11 +203,13 @@ impl Error {
     }
 
     /// Shorthand for a [`ErrorKind::Config`] error.
+    #[cold]
     pub fn config(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Config, Operation::Configure, message)
     }
 
     /// Names the provider the error came from.
+    #[cold]
     pub fn with_provider(mut self, provider: impl Into<String>) -> Self {
         self.inner.provider = Some(provider.into());
         self

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use reqwest::header::HeaderName;
 use secrecy::{ExposeSecret, SecretString};
 use utilconnect::http::{HttpClient, Idempotency, Response};
 use utilconnect::{
@@ -28,6 +29,10 @@ const INFO: ProviderInfo = ProviderInfo {
         Capability::Disconnect,
     ],
 };
+
+/// `Flatpeak-Version` (header names are case-insensitive; HTTP/1.1 clients send them lower
+/// case).
+const VERSION_HEADER: HeaderName = HeaderName::from_static("flatpeak-version");
 
 /// The callback parameter Flatpeak adds: the connect token.
 pub const CALLBACK_TOKEN_PARAM: &str = "fp_cot";
@@ -108,7 +113,7 @@ impl FlatpeakProvider {
                         &self.config.account_id,
                         Some(self.config.api_key.expose_secret()),
                     )
-                    .header("Flatpeak-Version", &self.config.api_version)
+                    .header(VERSION_HEADER, &self.config.api_version)
             })
             .await?;
         if !response.status().is_success() {
@@ -151,7 +156,7 @@ impl FlatpeakProvider {
                 .send_within(deadline, operation, idempotency, |client| {
                     build(client)
                         .bearer_auth(bearer.expose_secret())
-                        .header("Flatpeak-Version", &self.config.api_version)
+                        .header(VERSION_HEADER, &self.config.api_version)
                 })
                 .await?;
             if response.status().is_success() {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use reqwest::header::HeaderName;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use utilconnect::http::{HttpClient, Idempotency, Response};
@@ -27,6 +28,11 @@ const INFO: ProviderInfo = ProviderInfo {
         Capability::CredentialRetry,
     ],
 };
+
+/// `Pelm-Client-Id` (header names are case-insensitive; HTTP/1.1 clients send them lower case).
+const CLIENT_ID_HEADER: HeaderName = HeaderName::from_static("pelm-client-id");
+/// `Pelm-Secret`.
+const SECRET_HEADER: HeaderName = HeaderName::from_static("pelm-secret");
 
 /// Token options Pelm understands (`TokenRequest::options` / `Connector::start_with`).
 pub const OPTION_KEYS: &[&str] = &["utility_slug", "utility_id"];
@@ -74,12 +80,12 @@ impl PelmProvider {
     }
 
     fn with_credentials(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        let request = request.header("Pelm-Client-Id", &self.config.client_id);
+        let request = request.header(CLIENT_ID_HEADER, &self.config.client_id);
         match reqwest::header::HeaderValue::from_str(self.config.client_secret.expose_secret()) {
             Ok(mut secret) => {
                 // Keeps it out of reqwest's and hyper's own Debug output.
                 secret.set_sensitive(true);
-                request.header("Pelm-Secret", secret)
+                request.header(SECRET_HEADER, secret)
             }
             // Not a valid header value: send nothing, Pelm answers 401 credentials_invalid.
             Err(_) => request,
