@@ -129,6 +129,10 @@ impl RequestLog {
         body: &[u8],
         fault: Option<String>,
     ) {
+        let mut inner = self.lock();
+        if inner.paused {
+            return;
+        }
         let headers = RECORDED_HEADERS
             .iter()
             .filter_map(|name| {
@@ -136,10 +140,6 @@ impl RequestLog {
                 Some((*name, value.to_owned()))
             })
             .collect();
-        let mut inner = self.lock();
-        if inner.paused {
-            return;
-        }
         inner.requests.push(RawRequest {
             method: method.to_owned(),
             path: path.to_owned(),
