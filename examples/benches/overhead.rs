@@ -2,7 +2,7 @@
 //! calls to the same loopback sandbox, in one run.
 //!
 //! ```text
-//! cargo bench -p utilconnect-examples --bench overhead              # full run (a few minutes)
+//! cargo bench -p utilconnect-examples --bench overhead              # full run (about a minute)
 //! cargo bench -p utilconnect-examples --bench overhead -- --quick   # under a minute
 //! BENCH_PROBE=1 cargo bench -p utilconnect-examples --bench overhead -- --quick  # + CPU probes
 //! ```
@@ -11,6 +11,10 @@
 //! two implementations measured side by side (interleaved, so machine drift hits both), plus
 //! throughput, call counts and peak memory of child processes, which those frameworks do not
 //! report. Timings here never gate a test; `BENCHMARKS.md` records a run.
+//!
+//! The app's side (both implementations) runs on a current-thread runtime on the main thread,
+//! the sandboxes on a runtime of their own with one worker thread: the vendor is another
+//! machine in production, and sharing one runtime let the two sides steal each other's work.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -50,7 +54,7 @@ impl Sizes {
             }
         } else {
             Self {
-                latency_iterations: 400,
+                latency_iterations: 1_000,
                 concurrent_flows: 2_048,
                 memory_small: 100,
                 memory_large: 10_000,
@@ -71,8 +75,8 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let sizes = Sizes::new(quick);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // The app's side; the sandboxes run apart, on `vendor_runtime()` (see the top of the file).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
@@ -89,8 +93,10 @@ fn main() {
             bench.sandbox_alone().await;
             if std::env::var_os("BENCH_PROBE").is_some() {
                 connector_alone().await;
-                bench.probe().await;
-                bench.probe_flows().await;
+                bench.probe_parts().await;
+                if provider == "pelm" {
+                    bench.probe_layers().await;
+                }
             }
             bench.latency(sizes.latency_iterations).await;
             bench.throughput(sizes.concurrent_flows).await;
@@ -120,10 +126,16 @@ struct Bench {
 
 impl Bench {
     async fn start(provider: &'static str) -> Self {
-        let sandbox: Box<dyn Sandbox> = match provider {
-            "pelm" => Box::new(PelmSandbox::start().await.expect("sandbox")),
-            _ => Box::new(FlatpeakSandbox::start().await.expect("sandbox")),
-        };
+        let sandbox: Box<dyn Sandbox> = vendor_runtime()
+            .spawn(async move {
+                let sandbox: Box<dyn Sandbox> = match provider {
+                    "pelm" => Box::new(PelmSandbox::start().await.expect("sandbox")),
+                    _ => Box::new(FlatpeakSandbox::start().await.expect("sandbox")),
+                };
+                sandbox
+            })
+            .await
+            .expect("sandbox task");
         let table: Value = sandbox.provider_config().extract().expect("table");
         let (connector, flatpeak) = if provider == "flatpeak" {
             let p = Arc::new(
@@ -199,78 +211,145 @@ impl Bench {
         );
     }
 
-    /// Diagnostic: CPU per token call alone, SDK vs hand-written (BENCH_PROBE=1).
-    async fn probe(&self) {
-        for round in 0..2 {
-            let cpu = cpu_seconds();
-            let t = Instant::now();
-            for i in 0..3000 {
-                self.connector
-                    .start(&format!("probe-sdk-{round}-{i}"), CALLBACK)
+    /// Diagnostic (BENCH_PROBE=1): sequential whole flows, SDK and hand-written in turns;
+    /// the medians of each part's wall time and of the CPU time the app's thread spent in it.
+    async fn probe_parts(&self) {
+        let mut parts: [Vec<Duration>; 8] = Default::default();
+        for i in 0..1000 {
+            let order = if i % 2 == 0 {
+                [true, false]
+            } else {
+                [false, true]
+            };
+            for sdk in order {
+                let base = if sdk { 0 } else { 4 };
+                let (cpu, wall) = (thread_cpu(), Instant::now());
+                let (connect_url, auth) = if sdk {
+                    let started = self
+                        .connector
+                        .start(&format!("pp-sdk-{i}"), CALLBACK)
+                        .await
+                        .expect("start");
+                    (started.connect_url.expose().clone(), String::new())
+                } else {
+                    self.raw.create(&format!("pp-raw-{i}"), false).await
+                };
+                parts[base].push(wall.elapsed());
+                parts[base + 1].push(thread_cpu() - cpu);
+                let callback = self
+                    .sandbox
+                    .act(&connect_url, UserAction::Approve)
                     .await
-                    .expect("start");
+                    .expect("act");
+                let (cpu, wall) = (thread_cpu(), Instant::now());
+                if sdk {
+                    self.connector
+                        .finish(callback.as_str())
+                        .await
+                        .expect("finish");
+                } else {
+                    self.raw.complete(&callback, &auth).await;
+                }
+                parts[base + 2].push(wall.elapsed());
+                parts[base + 3].push(thread_cpu() - cpu);
             }
-            let (sdk_cpu, sdk_t) = (cpu_seconds() - cpu, t.elapsed());
-            let cpu = cpu_seconds();
-            let t = Instant::now();
-            for i in 0..3000 {
-                self.raw
-                    .create(&format!("probe-raw-{round}-{i}"), false)
-                    .await;
-            }
-            let (raw_cpu, raw_t) = (cpu_seconds() - cpu, t.elapsed());
-            println!(
-                "probe: token call cpu {:.0} us vs {:.0} us, wall {:.0} us vs {:.0} us",
-                sdk_cpu / 3000.0 * 1e6,
-                raw_cpu / 3000.0 * 1e6,
-                sdk_t.as_secs_f64() / 3000.0 * 1e6,
-                raw_t.as_secs_f64() / 3000.0 * 1e6
-            );
         }
+        let us: Vec<f64> = parts
+            .iter_mut()
+            .map(|samples| ms(median(samples)) * 1e3)
+            .collect();
+        println!(
+            "probe: start {:.1} us (app CPU {:.1}) vs create {:.1} us (app CPU {:.1}); finish {:.1} us (app CPU {:.1}) vs complete {:.1} us (app CPU {:.1}) (medians of 1000)",
+            us[0], us[1], us[4], us[5], us[2], us[3], us[6], us[7]
+        );
     }
 
-    /// Diagnostic: sequential whole flows, time per part (BENCH_PROBE=1).
-    async fn probe_flows(&self) {
-        let (mut s_start, mut s_finish, mut r_start, mut r_finish) =
-            (vec![], vec![], vec![], vec![]);
-        for i in 0..400 {
-            let t = Instant::now();
-            let started = self
-                .connector
-                .start(&format!("pp-sdk-{i}"), CALLBACK)
-                .await
-                .expect("start");
-            s_start.push(t.elapsed());
-            let callback = self
-                .sandbox
-                .act(started.connect_url.expose(), UserAction::Approve)
-                .await
-                .expect("act");
-            let t = Instant::now();
-            self.connector
-                .finish(callback.as_str())
-                .await
-                .expect("finish");
-            s_finish.push(t.elapsed());
-
-            let t = Instant::now();
-            let (url, auth) = self.raw.create(&format!("pp-raw-{i}"), false).await;
-            r_start.push(t.elapsed());
-            let callback = self
-                .sandbox
-                .act(&url, UserAction::Approve)
-                .await
-                .expect("act");
-            let t = Instant::now();
-            self.raw.complete(&callback, &auth).await;
-            r_finish.push(t.elapsed());
+    /// Diagnostic (BENCH_PROBE=1, Pelm): the app thread's CPU for one token call through
+    /// each layer (bare reqwest, `HttpClient`, the provider, the `Connector`, and the
+    /// hand-written sequence), each call followed by the end user's pages, so every call
+    /// starts with caches as cold as in a real flow.
+    async fn probe_layers(&self) {
+        use utilconnect::ConnectProvider as _;
+        use utilconnect::http::{HttpClient, Idempotency};
+        let http = HttpClient::new("pelm", Default::default()).expect("client");
+        let provider =
+            PelmProvider::from_config(&self.sandbox.provider_config()).expect("provider");
+        let token_url = Url::parse(&self.raw.api("/auth/connect-token")).expect("url");
+        let request = |client: &reqwest::Client, user: &str| {
+            client
+                .post(token_url.clone())
+                .header("Pelm-Client-Id", self.raw.s("client_id"))
+                .header("Pelm-Secret", self.raw.s("client_secret"))
+                .form(&[("user_id", user)])
+        };
+        let connect_url = |body: &Value| {
+            let mut url = Url::parse(self.raw.s("connect_base_url")).expect("url");
+            url.query_pairs_mut()
+                .append_pair("redirect_uri", CALLBACK)
+                .append_pair(
+                    "connect_token",
+                    body["connect_token"].as_str().unwrap_or(""),
+                );
+            url
+        };
+        let mut cpu: [Vec<Duration>; 5] = Default::default();
+        for i in 0..1000 {
+            for turn in 0..5 {
+                let layer = (turn + i) % 5;
+                let user = format!("pl-{layer}-{i}");
+                let before = thread_cpu();
+                let target = match layer {
+                    0 => {
+                        let response = request(&self.raw.client, &user).send().await.expect("send");
+                        connect_url(&Raw::json(response).await)
+                    }
+                    1 => {
+                        let response = http
+                            .send(
+                                utilconnect::Operation::CreateToken,
+                                Idempotency::Idempotent,
+                                |client| request(client, &user),
+                            )
+                            .await
+                            .expect("send");
+                        connect_url(
+                            &response
+                                .json("pelm", utilconnect::Operation::CreateToken)
+                                .expect("json"),
+                        )
+                    }
+                    2 => {
+                        let state = utilconnect::State::generate().expect("rng");
+                        let token_request = utilconnect::TokenRequest::new(
+                            user.as_str(),
+                            Url::parse(CALLBACK).expect("url"),
+                            state,
+                        )
+                        .expect("request");
+                        let token = provider.create_token(&token_request).await.expect("token");
+                        provider.connect_url(&token).expect("url")
+                    }
+                    3 => self
+                        .connector
+                        .start(&user, CALLBACK)
+                        .await
+                        .expect("start")
+                        .connect_url
+                        .expose()
+                        .clone(),
+                    _ => self.raw.create(&user, false).await.0,
+                };
+                cpu[layer].push(thread_cpu() - before);
+                let _ = self.sandbox.act(&target, UserAction::Approve).await;
+            }
         }
+        let us: Vec<f64> = cpu
+            .iter_mut()
+            .map(|samples| ms(median(samples)) * 1e3)
+            .collect();
         println!(
-            "probe: start {:.1} us vs create {:.1} us; finish {:.1} us vs complete {:.1} us (medians)",
-            ms(median(&mut s_start)) * 1e3,
-            ms(median(&mut r_start)) * 1e3,
-            ms(median(&mut s_finish)) * 1e3,
-            ms(median(&mut r_finish)) * 1e3
+            "probe: one token call, cold, app CPU (medians of 1000): reqwest {:.1} us, HttpClient {:.1}, provider {:.1}, Connector::start {:.1}; hand-written create {:.1}",
+            us[0], us[1], us[2], us[3], us[4]
         );
     }
 
@@ -283,9 +362,15 @@ impl Bench {
         let mut sdk = Vec::with_capacity(iterations);
         let mut raw = Vec::with_capacity(iterations);
         for i in 0..iterations {
-            // Interleaved, so drift in the machine hits both sides alike.
-            sdk.push(self.sdk_flow(&format!("lat-sdk-{i}"), true).await);
-            raw.push(self.raw_flow(&format!("lat-raw-{i}"), true).await);
+            // Interleaved, so drift in the machine hits both sides alike, and in turns which
+            // side goes first, so neither always runs just after the other.
+            if i % 2 == 0 {
+                sdk.push(self.sdk_flow(&format!("lat-sdk-{i}"), true).await);
+                raw.push(self.raw_flow(&format!("lat-raw-{i}"), true).await);
+            } else {
+                raw.push(self.raw_flow(&format!("lat-raw-{i}"), true).await);
+                sdk.push(self.sdk_flow(&format!("lat-sdk-{i}"), true).await);
+            }
         }
         let (s, r) = (median(&mut sdk), median(&mut raw));
         let login = if self.provider == "flatpeak" {
@@ -302,31 +387,42 @@ impl Bench {
     }
 
     async fn throughput(&self, flows: usize) {
-        // Warm both sides (64 pooled connections each), then alternate rounds, swapping which
-        // side goes first, so warm-up and drift hit both alike.
+        // Warm both sides (64 pooled connections each), then run paired rounds, swapping which
+        // side goes first, so warm-up and drift hit both alike. The ratio is the median of the
+        // rounds' ratios: a burst of load from elsewhere on the machine spoils one round, not
+        // the figure.
         self.run_concurrent(128, true).await;
         self.run_concurrent(128, false).await;
-        let rounds = 4;
+        let rounds = 8;
         let per_round = flows / rounds;
         let (mut sdk_time, mut raw_time, mut sdk_cpu, mut raw_cpu) = (0.0, 0.0, 0.0, 0.0);
+        let mut ratios = Vec::with_capacity(rounds);
         for round in 0..rounds {
+            let (mut sdk_took, mut raw_took) = (0.0, 0.0);
             for sdk in [round % 2 == 0, round % 2 == 1] {
                 let cpu = cpu_seconds();
                 let took = self.run_concurrent(per_round, sdk).await;
                 let used = cpu_seconds() - cpu;
                 if sdk {
+                    sdk_took = took;
                     (sdk_time, sdk_cpu) = (sdk_time + took, sdk_cpu + used);
                 } else {
+                    raw_took = took;
                     (raw_time, raw_cpu) = (raw_time + took, raw_cpu + used);
                 }
             }
+            // flows/s of the SDK over flows/s by hand, for the same number of flows.
+            ratios.push(raw_took / sdk_took);
         }
+        ratios.sort_by(f64::total_cmp);
+        let median_ratio = (ratios[rounds / 2 - 1] + ratios[rounds / 2]) / 2.0;
         let measured = (per_round * rounds) as f64;
         let (sdk, raw) = (measured / sdk_time, measured / raw_time);
         println!(
-            "64 concurrent flows, {} in all per side: utilconnect {sdk:.0} flows/s, hand-written {raw:.0} flows/s, ratio {:.3} (goal >= 0.95); process CPU per flow (client + sandbox + pages): {:.0} us vs {:.0} us",
+            "64 concurrent flows, {} in all per side: utilconnect {sdk:.0} flows/s, hand-written {raw:.0} flows/s, ratio {median_ratio:.3} (median of {rounds} paired rounds, each {:.2} to {:.2}; goal >= 0.95); process CPU per flow (client + sandbox + pages): {:.0} us vs {:.0} us",
             per_round * rounds,
-            sdk / raw,
+            ratios[0],
+            ratios[rounds - 1],
             sdk_cpu / measured * 1e6,
             raw_cpu / measured * 1e6,
         );
@@ -439,8 +535,10 @@ impl Raw {
         Self {
             provider,
             // What any production client sets: a timeout and no redirects (the SDK's policy
-            // adds retries, a deadline and a body cap on top).
+            // adds retries, a deadline and a body cap on top). The same User-Agent as the
+            // SDK's, so both sides send the same requests, header for header.
             client: reqwest::Client::builder()
+                .user_agent(concat!("utilconnect/", env!("CARGO_PKG_VERSION")))
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(Duration::from_secs(5))
                 .timeout(Duration::from_secs(15))
@@ -646,6 +744,22 @@ fn memory_child(mode: &str, provider: &str, flows: usize) {
 
 // ------------------------------------------------------------------ helpers
 
+/// The runtime the sandboxes (the "vendor") run on: one worker thread of its own, so the
+/// vendor's work never runs on, or steals from, the app's thread.
+fn vendor_runtime() -> &'static tokio::runtime::Handle {
+    static VENDOR: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    VENDOR
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("vendor")
+                .enable_all()
+                .build()
+                .expect("vendor runtime")
+        })
+        .handle()
+}
+
 /// Diagnostic: the Connector's own cost per flow, over a provider that does no I/O.
 async fn connector_alone() {
     #[derive(Debug)]
@@ -705,6 +819,18 @@ async fn connector_alone() {
         "probe: Connector alone (no I/O) {:.2} us per flow",
         t.elapsed().as_secs_f64() / n as f64 * 1e6
     );
+}
+
+/// CPU time the calling thread has used so far (the scheduler's own count, in ns, from
+/// `/proc/thread-self/schedstat`); zero where that file does not exist.
+fn thread_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    Duration::from_nanos(
+        stat.split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse().ok())
+            .unwrap_or(0),
+    )
 }
 
 /// User + system CPU time of this process so far, in seconds (from /proc, 10 ms ticks).
