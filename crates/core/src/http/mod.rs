@@ -325,6 +325,10 @@ impl HttpClient {
     /// The policy itself, compiled once: the generic entry points only pass their builder on
     /// as a trait object, so every call of every provider runs the same code instead of a
     /// copy of its own.
+    ///
+    /// Every call allocates this future, so it is kept small: the request is handed to
+    /// reqwest before the first await (it is not kept in the future's state) and rebuilt only
+    /// for a retry, and the span instruments each await rather than wrapping a second future.
     async fn send_dyn(
         &self,
         deadline: Instant,
@@ -332,102 +336,35 @@ impl HttpClient {
         idempotency: Idempotency,
         build: &BuildRequest<'_>,
     ) -> Result<Response> {
-        let request = build(&self.client).build().map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                operation,
-                format!("could not build the request: {}", e.without_url()),
-            )
-            .with_provider(self.provider)
-        })?;
-        let span = tracing::info_span!(
-            "utilconnect.http",
-            provider = self.provider,
-            operation = operation.as_str(),
-            method = %request.method(),
-            path = request.url().path(),
-            attempts = tracing::field::Empty,
-            status = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-        );
-        self.send_with_retries(deadline, operation, idempotency, request, build)
-            .instrument(span)
-            .await
-    }
-
-    /// Sends `first`, and for each retry a request rebuilt with `build` (nothing is copied
-    /// on the path where the first attempt succeeds).
-    async fn send_with_retries(
-        &self,
-        deadline: Instant,
-        operation: Operation,
-        idempotency: Idempotency,
-        first: reqwest::Request,
-        build: &BuildRequest<'_>,
-    ) -> Result<Response> {
-        let mut pending = Some(first);
         let started = Instant::now();
-        let span = tracing::Span::current();
-        let mut attempt: u32 = 0;
+        let (span, mut sending) = {
+            let request = self.build_request(operation, build)?;
+            let span = tracing::info_span!(
+                "utilconnect.http",
+                provider = self.provider,
+                operation = operation.as_str(),
+                method = %request.method(),
+                path = request.url().path(),
+                attempts = 1,
+                status = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+            );
+            let sending = self.execute_within(deadline, operation, 0, request)?;
+            (span, sending)
+        };
+        let mut attempt: u32 = 1;
         loop {
-            attempt += 1;
-            span.record("attempts", attempt);
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(self.deadline_error(operation, attempt - 1));
-            }
-            let timeout = remaining.min(self.config.request_timeout);
             let attempt_started = Instant::now();
-            let mut request = match pending.take() {
-                Some(request) => request,
-                None => build(&self.client).build().map_err(|e| {
-                    Error::new(
-                        ErrorKind::InvalidInput,
-                        operation,
-                        e.without_url().to_string(),
-                    )
-                    .with_provider(self.provider)
-                })?,
-            };
-            *request.timeout_mut() = Some(timeout);
-            let outcome = self.attempt(operation, request).await;
-            let latency = attempt_started.elapsed();
-            let retries_left = attempt <= self.config.max_retries;
-
-            let wait = match &outcome {
-                Ok(response) => {
-                    span.record("status", response.status.as_u16());
-                    tracing::debug!(
-                        attempt,
-                        status = response.status.as_u16(),
-                        latency_ms = latency.as_millis() as u64,
-                        "response"
-                    );
-                    if !retries_left || !should_retry_status(response.status, idempotency) {
-                        None
-                    } else {
-                        Some(
-                            response
-                                .retry_after()
-                                .unwrap_or_else(|| self.backoff(attempt)),
-                        )
-                    }
-                }
-                Err(failure) => {
-                    tracing::debug!(
-                        attempt,
-                        latency_ms = latency.as_millis() as u64,
-                        error = %failure.error,
-                        "request failed"
-                    );
-                    if retries_left && failure.retryable(idempotency) {
-                        Some(self.backoff(attempt))
-                    } else {
-                        None
-                    }
-                }
-            };
-
+            let outcome = self
+                .attempt(operation, sending)
+                .instrument(span.clone())
+                .await;
+            if let Ok(response) = &outcome {
+                span.record("status", response.status.as_u16());
+            }
+            let wait = span.in_scope(|| {
+                self.retry_wait(&outcome, attempt, idempotency, attempt_started.elapsed())
+            });
             let wait = match wait {
                 Some(wait) if wait < deadline.saturating_duration_since(Instant::now()) => wait,
                 _ => {
@@ -441,21 +378,102 @@ impl HttpClient {
                     };
                 }
             };
-            tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
+            drop(outcome);
+            span.in_scope(|| {
+                tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
+            });
             tokio::time::sleep(wait).await;
+            let request = self.build_request(operation, build)?;
+            sending = self.execute_within(deadline, operation, attempt, request)?;
+            attempt += 1;
+            span.record("attempts", attempt);
         }
     }
 
+    /// Hands `request` to reqwest with a timeout that ends by `deadline`, or fails with a
+    /// timeout naming the `attempts_so_far` when the deadline has already passed.
+    fn execute_within(
+        &self,
+        deadline: Instant,
+        operation: Operation,
+        attempts_so_far: u32,
+        mut request: reqwest::Request,
+    ) -> Result<impl Future<Output = reqwest::Result<reqwest::Response>> + use<'_>> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(self.deadline_error(operation, attempts_so_far));
+        }
+        *request.timeout_mut() = Some(remaining.min(self.config.request_timeout));
+        Ok(self.client.execute(request))
+    }
+
+    /// Builds one attempt's request; a builder error (a bad header value, say) is the
+    /// caller's input, never the vendor's.
+    fn build_request(
+        &self,
+        operation: Operation,
+        build: &BuildRequest<'_>,
+    ) -> Result<reqwest::Request> {
+        build(&self.client).build().map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                operation,
+                format!("could not build the request: {}", e.without_url()),
+            )
+            .with_provider(self.provider)
+        })
+    }
+
+    /// Whether to try again after `outcome`, and after how long; `None` to stop here.
+    fn retry_wait(
+        &self,
+        outcome: &Result<Response, Failure>,
+        attempt: u32,
+        idempotency: Idempotency,
+        latency: Duration,
+    ) -> Option<Duration> {
+        let retries_left = attempt <= self.config.max_retries;
+        match outcome {
+            Ok(response) => {
+                tracing::debug!(
+                    attempt,
+                    status = response.status.as_u16(),
+                    latency_ms = latency.as_millis() as u64,
+                    "response"
+                );
+                if !retries_left || !should_retry_status(response.status, idempotency) {
+                    None
+                } else {
+                    Some(
+                        response
+                            .retry_after()
+                            .unwrap_or_else(|| self.backoff(attempt)),
+                    )
+                }
+            }
+            Err(failure) => {
+                tracing::debug!(
+                    attempt,
+                    latency_ms = latency.as_millis() as u64,
+                    error = %failure.error,
+                    "request failed"
+                );
+                if retries_left && failure.retryable(idempotency) {
+                    Some(self.backoff(attempt))
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    /// Awaits one attempt's response and reads its body, within the size cap.
     async fn attempt(
         &self,
         operation: Operation,
-        request: reqwest::Request,
+        sending: impl Future<Output = reqwest::Result<reqwest::Response>>,
     ) -> Result<Response, Failure> {
-        let mut response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|e| self.failure(operation, e))?;
+        let mut response = sending.await.map_err(|e| self.failure(operation, e))?;
         let status = response.status();
         let headers = std::mem::take(response.headers_mut());
         let cap = self.config.max_body_bytes;

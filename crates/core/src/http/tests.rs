@@ -252,6 +252,28 @@ mod against_a_server {
     }
 
     #[tokio::test]
+    async fn a_deadline_already_passed_sends_nothing() {
+        let server = MockServer::start().await;
+        Mock::given(path("/thing"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        let url = format!("{}/thing", server.uri());
+        let err = client(fast())
+            .send_within(
+                Instant::now(),
+                Operation::CreateToken,
+                Idempotency::Idempotent,
+                |c| c.get(&url),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
+        assert!(err.to_string().contains("after 0 attempt(s)"), "{err}");
+        assert!(server.received_requests().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
     async fn non_idempotent_call_is_not_retried_after_it_may_have_been_processed() {
         let server = MockServer::start().await;
         Mock::given(path("/thing"))
