@@ -146,9 +146,11 @@ impl FlatpeakProvider {
         build: &(dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync),
     ) -> Result<Response> {
         let deadline = Instant::now() + self.http.config().total_deadline;
+        // Logging in is rare (once per bearer lifetime), so its future is boxed: inline, it
+        // would make every call's future as large as a login's.
         let (mut bearer, mut from_cache) = match self.bearer.try_cached(self.clock.now()) {
             Some(bearer) => (bearer, true),
-            None => self.bearer_within(deadline, operation).await?,
+            None => Box::pin(self.bearer_within(deadline, operation)).await?,
         };
         loop {
             let response = self
@@ -169,7 +171,7 @@ impl FlatpeakProvider {
             tracing::debug!("Flatpeak refused the cached bearer; logging in again");
             self.bearer.invalidate(&bearer).await;
             // Only a bearer that came from the cache earns a second try.
-            (bearer, _) = self.bearer_within(deadline, operation).await?;
+            (bearer, _) = Box::pin(self.bearer_within(deadline, operation)).await?;
             from_cache = false;
         }
     }
@@ -193,6 +195,28 @@ impl FlatpeakProvider {
                 )
                 .with_provider(crate::NAME))
             })
+    }
+
+    /// The JSON body of `POST /connect/token` for `request`: its options over the
+    /// configured defaults, and the callback URL carrying the state.
+    fn token_body(&self, request: &TokenRequest) -> Result<bytes::Bytes> {
+        let mut options = TokenOptions::from_options(request.options())?;
+        options.tariff_direction = options.tariff_direction.or(self.config.tariff_direction);
+        options.tariff_type = options.tariff_type.or(self.config.tariff_type);
+        let callback_url = self.callback_with_state(request)?;
+        let body = CreateTokenBody {
+            connect_url: self.config.connect_web_url.url().as_str(),
+            callback_url: callback_url.as_str(),
+            options: &options,
+        };
+        serde_json::to_vec(&body).map(Into::into).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidInput,
+                Operation::CreateToken,
+                format!("could not encode the token request: {e}"),
+            )
+            .with_provider(crate::NAME)
+        })
     }
 
     fn callback_with_state(&self, request: &TokenRequest) -> Result<Url> {
@@ -221,23 +245,7 @@ impl ConnectProvider for FlatpeakProvider {
     }
 
     async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
-        let mut options = TokenOptions::from_options(request.options())?;
-        options.tariff_direction = options.tariff_direction.or(self.config.tariff_direction);
-        options.tariff_type = options.tariff_type.or(self.config.tariff_type);
-        let callback_url = self.callback_with_state(request)?;
-        let body = CreateTokenBody {
-            connect_url: self.config.connect_web_url.url().as_str(),
-            callback_url: callback_url.as_str(),
-            options: &options,
-        };
-        let json: bytes::Bytes = serde_json::to_vec(&body).map(Into::into).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidInput,
-                Operation::CreateToken,
-                format!("could not encode the token request: {e}"),
-            )
-            .with_provider(crate::NAME)
-        })?;
+        let json = self.token_body(request)?;
         // A second token is harmless, so transient failures are retried.
         let response = self
             .send_authorized(Operation::CreateToken, Idempotency::Idempotent, &|client| {
