@@ -5,6 +5,7 @@
 //! cargo bench -p utilconnect-examples --bench overhead              # full run (about a minute)
 //! cargo bench -p utilconnect-examples --bench overhead -- --quick   # under a minute
 //! BENCH_PROBE=1 cargo bench -p utilconnect-examples --bench overhead -- --quick  # + CPU probes
+//! BENCH_PIN=1 cargo bench -p utilconnect-examples --bench overhead   # app and vendor pinned
 //! ```
 //!
 //! A custom harness rather than criterion or divan: the figures asked for are *ratios* between
@@ -80,10 +81,17 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let pinned = pinning() && pin_current_thread(APP_CORE);
     println!(
-        "utilconnect overhead benchmark ({} mode), {} cores",
+        "utilconnect overhead benchmark ({} mode), {} cores, {}",
         if quick { "quick" } else { "full" },
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+        cores,
+        if pinned {
+            "app and vendor threads pinned to cores 0 and 1"
+        } else {
+            "threads not pinned (BENCH_PIN=1 pins them)"
+        }
     );
     let started = Instant::now();
     runtime.block_on(async {
@@ -762,11 +770,39 @@ fn vendor_runtime() -> &'static tokio::runtime::Handle {
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .thread_name("vendor")
+                .on_thread_start(|| {
+                    if pinning() {
+                        pin_current_thread(VENDOR_CORE);
+                    }
+                })
                 .enable_all()
                 .build()
                 .expect("vendor runtime")
         })
         .handle()
+}
+
+/// The cores the app's thread and the vendor's thread are pinned to with `BENCH_PIN=1`.
+const APP_CORE: usize = 0;
+const VENDOR_CORE: usize = 1;
+
+/// Whether to pin the two threads (`BENCH_PIN=1`). Off by default, as an app would run:
+/// pinned on the 2-core machine here, a loopback flow is about a third faster (so the
+/// SDK's fixed microseconds weigh more in the ratio) while concurrent throughput roughly
+/// halves. BENCHMARKS.md has both.
+fn pinning() -> bool {
+    std::env::var_os("BENCH_PIN").is_some_and(|v| v == "1")
+}
+
+/// Pins the calling thread to core `index`, so the app and the vendor never share a core or
+/// migrate mid-run (on one core, or where pinning is refused, it does nothing). Says whether
+/// the thread is pinned.
+fn pin_current_thread(index: usize) -> bool {
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    cores.len() >= 2
+        && cores
+            .get(index)
+            .is_some_and(|&core| core_affinity::set_for_current(core))
 }
 
 /// Diagnostic: the Connector's own cost per flow, over a provider that does no I/O.
