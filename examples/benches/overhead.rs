@@ -215,7 +215,7 @@ impl Bench {
         }
         let rps = n as f64 / started.elapsed().as_secs_f64();
         println!(
-            "sandbox alone: {rps:.0} token requests/s at 64 concurrent (the flows below need far fewer)"
+            "sandbox alone: {rps:.0} token requests/s at 64 concurrent (its thread's load during the concurrent flows is shown below)"
         );
     }
 
@@ -413,13 +413,21 @@ impl Bench {
         let rounds = 8;
         let per_round = flows / rounds;
         let (mut sdk_time, mut raw_time, mut sdk_cpu, mut raw_cpu) = (0.0, 0.0, 0.0, 0.0);
+        // CPU of the app's thread and of the vendor's thread, per side: which one is the
+        // bottleneck (a saturated vendor would cap both sides alike and hide the SDK's cost).
+        let (mut sdk_busy, mut raw_busy) = ([Duration::ZERO; 2], [Duration::ZERO; 2]);
         let mut ratios = Vec::with_capacity(rounds);
         for round in 0..rounds {
             let (mut sdk_took, mut raw_took) = (0.0, 0.0);
             for sdk in [round % 2 == 0, round % 2 == 1] {
                 let cpu = cpu_seconds();
+                let (app, vendor) = (thread_cpu(), vendor_thread_cpu().await);
                 let took = self.run_concurrent(per_round, sdk).await;
+                let busy = [thread_cpu() - app, vendor_thread_cpu().await - vendor];
                 let used = cpu_seconds() - cpu;
+                let side = if sdk { &mut sdk_busy } else { &mut raw_busy };
+                side[0] += busy[0];
+                side[1] += busy[1];
                 if sdk {
                     sdk_took = took;
                     (sdk_time, sdk_cpu) = (sdk_time + took, sdk_cpu + used);
@@ -435,13 +443,24 @@ impl Bench {
         let median_ratio = (ratios[rounds / 2 - 1] + ratios[rounds / 2]) / 2.0;
         let measured = (per_round * rounds) as f64;
         let (sdk, raw) = (measured / sdk_time, measured / raw_time);
+        let percent = |busy: Duration, wall: f64| busy.as_secs_f64() / wall * 100.0;
+        let vendor_busy = percent(sdk_busy[1], sdk_time).max(percent(raw_busy[1], raw_time));
+        let verdict = if vendor_busy < 90.0 {
+            "the sandbox is not the bottleneck"
+        } else {
+            "WARNING: the sandbox's thread is saturated, so this ratio understates the SDK's cost"
+        };
         println!(
-            "64 concurrent flows, {} in all per side: utilconnect {sdk:.0} flows/s, hand-written {raw:.0} flows/s, ratio {median_ratio:.3} (median of {rounds} paired rounds, each {:.2} to {:.2}; goal >= 0.95); process CPU per flow (client + sandbox + pages): {:.0} us vs {:.0} us",
+            "64 concurrent flows, {} in all per side: utilconnect {sdk:.0} flows/s, hand-written {raw:.0} flows/s, ratio {median_ratio:.3} (median of {rounds} paired rounds, each {:.2} to {:.2}; goal >= 0.95); process CPU per flow (client + sandbox + pages): {:.0} us vs {:.0} us; busy: app thread {:.0}% vs {:.0}%, vendor thread {:.0}% vs {:.0}% ({verdict})",
             per_round * rounds,
             ratios[0],
             ratios[rounds - 1],
             sdk_cpu / measured * 1e6,
             raw_cpu / measured * 1e6,
+            percent(sdk_busy[0], sdk_time),
+            percent(raw_busy[0], raw_time),
+            percent(sdk_busy[1], sdk_time),
+            percent(raw_busy[1], raw_time),
         );
     }
 
@@ -876,6 +895,14 @@ fn thread_cpu() -> Duration {
             .and_then(|ns| ns.parse().ok())
             .unwrap_or(0),
     )
+}
+
+/// CPU time the vendor's thread has used so far (read on that thread).
+async fn vendor_thread_cpu() -> Duration {
+    vendor_runtime()
+        .spawn(async { thread_cpu() })
+        .await
+        .unwrap_or_default()
 }
 
 /// User + system CPU time of this process so far, in seconds (from /proc, 10 ms ticks).
