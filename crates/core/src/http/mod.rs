@@ -345,14 +345,15 @@ impl HttpClient {
                 operation = operation.as_str(),
                 method = %request.method(),
                 path = request.url().path(),
-                attempts = 1,
+                attempts = tracing::field::Empty,
                 status = tracing::field::Empty,
                 latency_ms = tracing::field::Empty,
             );
-            let sending = self.execute_within(deadline, operation, 0, request)?;
-            (span, sending)
+            let timeout = self.attempt_timeout(deadline, operation, 0)?;
+            (span, self.execute(request, timeout))
         };
         let mut attempt: u32 = 1;
+        span.record("attempts", attempt);
         loop {
             let attempt_started = Instant::now();
             let outcome = self
@@ -383,28 +384,36 @@ impl HttpClient {
                 tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
             });
             tokio::time::sleep(wait).await;
-            let request = self.build_request(operation, build)?;
-            sending = self.execute_within(deadline, operation, attempt, request)?;
+            let timeout = self.attempt_timeout(deadline, operation, attempt)?;
+            sending = self.execute(self.build_request(operation, build)?, timeout);
             attempt += 1;
             span.record("attempts", attempt);
         }
     }
 
-    /// Hands `request` to reqwest with a timeout that ends by `deadline`, or fails with a
-    /// timeout naming the `attempts_so_far` when the deadline has already passed.
-    fn execute_within(
+    /// The next attempt's timeout: the per-attempt limit, cut short by `deadline`; a timeout
+    /// error naming the `attempts_so_far` when the deadline has already passed.
+    fn attempt_timeout(
         &self,
         deadline: Instant,
         operation: Operation,
         attempts_so_far: u32,
-        mut request: reqwest::Request,
-    ) -> Result<impl Future<Output = reqwest::Result<reqwest::Response>> + use<'_>> {
+    ) -> Result<Duration> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(self.deadline_error(operation, attempts_so_far));
         }
-        *request.timeout_mut() = Some(remaining.min(self.config.request_timeout));
-        Ok(self.client.execute(request))
+        Ok(remaining.min(self.config.request_timeout))
+    }
+
+    /// Hands `request` to reqwest with `timeout`; nothing is sent until the result is polled.
+    fn execute(
+        &self,
+        mut request: reqwest::Request,
+        timeout: Duration,
+    ) -> impl Future<Output = reqwest::Result<reqwest::Response>> + use<'_> {
+        *request.timeout_mut() = Some(timeout);
+        self.client.execute(request)
     }
 
     /// Builds one attempt's request; a builder error (a bad header value, say) is the

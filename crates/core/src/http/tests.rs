@@ -465,6 +465,14 @@ mod against_a_server {
         assert!(logs.contains("attempts=2"), "{logs}");
         assert!(logs.contains("status=200"), "{logs}");
         assert!(logs.contains("latency_ms="), "{logs}");
+        // The per-attempt events sit inside the call's span.
+        for event in ["response", "retrying"] {
+            assert!(
+                logs.lines().any(|line| line.contains("utilconnect.http{")
+                    && line.contains(&format!("utilconnect::http: {event} attempt="))),
+                "no `{event}` event inside the span:\n{logs}"
+            );
+        }
         assert!(!logs.contains(SECRET), "secret in logs:\n{logs}");
     }
 }
