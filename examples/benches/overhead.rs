@@ -2,7 +2,7 @@
 //! calls to the same loopback sandbox, in one run.
 //!
 //! ```text
-//! cargo bench -p utilconnect-examples --bench overhead              # full run (about a minute)
+//! cargo bench -p utilconnect-examples --bench overhead              # full run (under a minute)
 //! cargo bench -p utilconnect-examples --bench overhead -- --quick   # under a minute
 //! BENCH_PROBE=1 cargo bench -p utilconnect-examples --bench overhead -- --quick  # + CPU probes
 //! BENCH_PIN=1 cargo bench -p utilconnect-examples --bench overhead   # app and vendor pinned

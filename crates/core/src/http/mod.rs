@@ -379,7 +379,7 @@ impl HttpClient {
                     };
                 }
             };
-            drop(outcome);
+            drop(outcome); // the failed attempt's response is not kept through the wait
             span.in_scope(|| {
                 tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
             });
