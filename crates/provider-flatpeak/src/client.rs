@@ -146,11 +146,9 @@ impl FlatpeakProvider {
         build: &(dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync),
     ) -> Result<Response> {
         let deadline = Instant::now() + self.http.config().total_deadline;
-        // Logging in is rare (once per bearer lifetime), so its future is boxed: inline, it
-        // would make every call's future as large as a login's.
         let (mut bearer, mut from_cache) = match self.bearer.try_cached(self.clock.now()) {
             Some(bearer) => (bearer, true),
-            None => Box::pin(self.bearer_within(deadline, operation)).await?,
+            None => self.bearer_within(deadline, operation).await?,
         };
         loop {
             let response = self
@@ -171,7 +169,7 @@ impl FlatpeakProvider {
             tracing::debug!("Flatpeak refused the cached bearer; logging in again");
             self.bearer.invalidate(&bearer).await;
             // Only a bearer that came from the cache earns a second try.
-            (bearer, _) = Box::pin(self.bearer_within(deadline, operation)).await?;
+            (bearer, _) = self.bearer_within(deadline, operation).await?;
             from_cache = false;
         }
     }
@@ -182,19 +180,24 @@ impl FlatpeakProvider {
         deadline: Instant,
         operation: Operation,
     ) -> Result<(SecretString, bool)> {
-        tokio::time::timeout_at(deadline.into(), self.bearer(operation))
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::new(
-                    ErrorKind::Timeout,
-                    operation,
-                    format!(
-                        "gave up: the {}s deadline passed while logging in to Flatpeak",
-                        self.http.config().total_deadline.as_secs_f64()
-                    ),
-                )
-                .with_provider(crate::NAME))
-            })
+        // Logging in is rare (once per bearer lifetime), so its state is boxed: inline, it
+        // would make every call's future as large as a login's.
+        Box::pin(tokio::time::timeout_at(
+            deadline.into(),
+            self.bearer(operation),
+        ))
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::new(
+                ErrorKind::Timeout,
+                operation,
+                format!(
+                    "gave up: the {}s deadline passed while logging in to Flatpeak",
+                    self.http.config().total_deadline.as_secs_f64()
+                ),
+            )
+            .with_provider(crate::NAME))
+        })
     }
 
     /// The JSON body of `POST /connect/token` for `request`: its options over the
