@@ -220,9 +220,13 @@ impl Bench {
     }
 
     /// Diagnostic (BENCH_PROBE=1): sequential whole flows, SDK and hand-written in turns;
-    /// the medians of each part's wall time and of the CPU time the app's thread spent in it.
+    /// the medians of each part's wall time, of the CPU time the app's thread spent in it,
+    /// and of the vendor thread's CPU in the same window (does either side make the vendor
+    /// work longer, or wait longer for it?). The app CPU includes reading the CPU clock
+    /// itself, a few microseconds on both sides alike, so it can exceed the wall time.
     async fn probe_parts(&self) {
-        let mut parts: [Vec<Duration>; 8] = Default::default();
+        // Per side, per part (start, finish): wall, app CPU, vendor CPU.
+        let mut parts: [[[Vec<Duration>; 3]; 2]; 2] = Default::default();
         for i in 0..1000 {
             let order = if i % 2 == 0 {
                 [true, false]
@@ -230,8 +234,8 @@ impl Bench {
                 [false, true]
             };
             for sdk in order {
-                let base = if sdk { 0 } else { 4 };
-                let (cpu, wall) = (thread_cpu(), Instant::now());
+                let side = &mut parts[usize::from(!sdk)];
+                let (vendor, cpu, wall) = (vendor_thread_cpu().await, thread_cpu(), Instant::now());
                 let (connect_url, auth) = if sdk {
                     let started = self
                         .connector
@@ -242,14 +246,15 @@ impl Bench {
                 } else {
                     self.raw.create(&format!("pp-raw-{i}"), false).await
                 };
-                parts[base].push(wall.elapsed());
-                parts[base + 1].push(thread_cpu() - cpu);
+                side[0][0].push(wall.elapsed());
+                side[0][1].push(thread_cpu() - cpu);
+                side[0][2].push(vendor_thread_cpu().await - vendor);
                 let callback = self
                     .sandbox
                     .act(&connect_url, UserAction::Approve)
                     .await
                     .expect("act");
-                let (cpu, wall) = (thread_cpu(), Instant::now());
+                let (vendor, cpu, wall) = (vendor_thread_cpu().await, thread_cpu(), Instant::now());
                 if sdk {
                     self.connector
                         .finish(callback.as_str())
@@ -258,17 +263,31 @@ impl Bench {
                 } else {
                     self.raw.complete(&callback, &auth).await;
                 }
-                parts[base + 2].push(wall.elapsed());
-                parts[base + 3].push(thread_cpu() - cpu);
+                side[1][0].push(wall.elapsed());
+                side[1][1].push(thread_cpu() - cpu);
+                side[1][2].push(vendor_thread_cpu().await - vendor);
             }
         }
-        let us: Vec<f64> = parts
-            .iter_mut()
-            .map(|samples| ms(median(samples)) * 1e3)
-            .collect();
+        let mut us = |side: usize, part: usize| {
+            parts[side][part]
+                .each_mut()
+                .map(|samples| ms(median(samples)) * 1e3)
+        };
+        let (start, create, finish, complete) = (us(0, 0), us(1, 0), us(0, 1), us(1, 1));
         println!(
-            "probe: start {:.1} us (app CPU {:.1}) vs create {:.1} us (app CPU {:.1}); finish {:.1} us (app CPU {:.1}) vs complete {:.1} us (app CPU {:.1}) (medians of 1000)",
-            us[0], us[1], us[4], us[5], us[2], us[3], us[6], us[7]
+            "probe (medians of 1000; wall / app CPU / vendor CPU, us): start {:.1} / {:.1} / {:.1} vs create {:.1} / {:.1} / {:.1}; finish {:.1} / {:.1} / {:.1} vs complete {:.1} / {:.1} / {:.1}",
+            start[0],
+            start[1],
+            start[2],
+            create[0],
+            create[1],
+            create[2],
+            finish[0],
+            finish[1],
+            finish[2],
+            complete[0],
+            complete[1],
+            complete[2],
         );
     }
 
@@ -885,24 +904,35 @@ async fn connector_alone() {
     );
 }
 
-/// CPU time the calling thread has used so far (the scheduler's own count, in ns, from
-/// `/proc/thread-self/schedstat`); zero where that file does not exist.
+/// CPU time the calling thread has used so far; zero where Linux's schedstat is missing.
 fn thread_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    schedstat(std::path::Path::new("/proc/thread-self/schedstat"))
+}
+
+/// CPU time the vendor's thread has used so far, read from the app's thread (reading it on
+/// the vendor's thread would add a task to the vendor's work).
+async fn vendor_thread_cpu() -> Duration {
+    static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    if PATH.get().is_none() {
+        let task = vendor_runtime()
+            .spawn(async { std::fs::read_link("/proc/thread-self").unwrap_or_default() })
+            .await
+            .unwrap_or_default();
+        let _ = PATH.set(std::path::Path::new("/proc").join(task).join("schedstat"));
+    }
+    PATH.get().map_or(Duration::ZERO, |path| schedstat(path))
+}
+
+/// The first field of a `schedstat` file: the thread's time on a CPU, in ns (the
+/// scheduler's own count, exact to the moment of reading).
+fn schedstat(path: &std::path::Path) -> Duration {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     Duration::from_nanos(
         stat.split_whitespace()
             .next()
             .and_then(|ns| ns.parse().ok())
             .unwrap_or(0),
     )
-}
-
-/// CPU time the vendor's thread has used so far (read on that thread).
-async fn vendor_thread_cpu() -> Duration {
-    vendor_runtime()
-        .spawn(async { thread_cpu() })
-        .await
-        .unwrap_or_default()
 }
 
 /// User + system CPU time of this process so far, in seconds (from /proc, 10 ms ticks).
