@@ -416,3 +416,51 @@ pub async fn concurrency(h: &Harness) -> CaseResult {
     )?;
     Ok(None)
 }
+
+/// The provider builds its HTTP client once and reuses its connections: sequential calls do
+/// not open a connection each. A client built per call would pay a TCP (and, against a real
+/// vendor, TLS) handshake on every call.
+///
+/// Reuse is not always exactly one connection: the HTTP client may open a second one when a
+/// call starts before the previous response's connection is back in its pool. So the check is
+/// "far fewer connections than calls", which a client per call (one connection each) fails.
+pub async fn connection_reuse(h: &Harness) -> CaseResult {
+    const FLOWS: usize = 10;
+    let most = FLOWS / 2;
+    let connector = h.connector(None)?;
+    let opened = || h.sandbox().server().connections_accepted();
+    let before = opened();
+    let mut started = Vec::with_capacity(FLOWS);
+    for i in 0..FLOWS {
+        started.push(h.start_flow(&connector, &format!("reuse-{i}")).await?);
+    }
+    let by_starts = opened() - before;
+    check(
+        (1..=most).contains(&by_starts),
+        format!(
+            "{FLOWS} sequential `start` calls opened {by_starts} connections to the vendor, \
+             expected 1 to {most}: build the HTTP client once per provider and reuse it"
+        ),
+    )?;
+    // The end user's pages use a client of their own; count only what `finish` opens.
+    let mut callbacks = Vec::with_capacity(FLOWS);
+    for flow in &started {
+        callbacks.push(h.act(flow, UserAction::Approve).await?);
+    }
+    let before = opened();
+    for callback in &callbacks {
+        connector
+            .finish(callback.as_str())
+            .await
+            .map_err(Failure::from)?;
+    }
+    let by_finishes = opened() - before;
+    check(
+        by_finishes <= most,
+        format!(
+            "{FLOWS} sequential `finish` calls opened {by_finishes} new connections, expected \
+             at most {most}: `complete` should reuse the client `create_token` used"
+        ),
+    )?;
+    Ok(None)
+}

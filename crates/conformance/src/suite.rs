@@ -66,6 +66,7 @@ pub const CASES: &[Case] = &[
     case!(faults_complete, []),
     case!(secrets, []),
     case!(concurrency, []),
+    case!(connection_reuse, []),
 ];
 
 /// The environment variable that turns on live mode for one provider.
