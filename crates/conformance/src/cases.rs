@@ -435,11 +435,12 @@ pub async fn connection_reuse(h: &Harness) -> CaseResult {
         started.push(h.start_flow(&connector, &format!("reuse-{i}")).await?);
     }
     let by_starts = opened() - before;
+    // At most, not exactly one: a vendor whose token needs no call would open none here.
     check(
-        (1..=most).contains(&by_starts),
+        by_starts <= most,
         format!(
             "{FLOWS} sequential `start` calls opened {by_starts} connections to the vendor, \
-             expected 1 to {most}: build the HTTP client once per provider and reuse it"
+             expected at most {most}: build the HTTP client once per provider and reuse it"
         ),
     )?;
     // The end user's pages use a client of their own; count only what `finish` opens.
