@@ -167,6 +167,10 @@ impl Bench {
         // side goes first, so warm-up and drift hit both alike. The ratio is the median of the
         // rounds' ratios: a burst of load from elsewhere on the machine spoils one round, not
         // the figure.
+        assert!(
+            rounds >= 2 && rounds % 2 == 0 && flows % rounds == 0,
+            "{flows} flows do not split into an even number ({rounds}) of equal rounds"
+        );
         self.run_concurrent(128, true).await;
         self.run_concurrent(128, false).await;
         let per_round = flows / rounds;

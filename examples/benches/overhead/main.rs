@@ -52,8 +52,9 @@ impl Sizes {
         if quick {
             Self {
                 latency_iterations: 60,
-                concurrent_flows: 256,
-                concurrent_rounds: 4,
+                // 8 rounds of 128: every one of the 64 workers runs two flows per round.
+                concurrent_flows: 1_024,
+                concurrent_rounds: 8,
                 memory_small: 100,
                 memory_large: 1_000,
                 logins_calls: 1_000,

@@ -11,14 +11,17 @@ pub(crate) fn thread_cpu() -> Duration {
 
 /// CPU time the vendor's thread has used so far, read from the app's thread (reading it on
 /// the vendor's thread would add a task to the vendor's work).
+/// Zero where `/proc/thread-self` does not exist.
 pub(crate) async fn vendor_thread_cpu() -> Duration {
     static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     if PATH.get().is_none() {
+        // `<pid>/task/<tid>` of the vendor's thread.
         let task = vendor_runtime()
-            .spawn(async { std::fs::read_link("/proc/thread-self").unwrap_or_default() })
-            .await
-            .unwrap_or_default();
-        let _ = PATH.set(std::path::Path::new("/proc").join(task).join("schedstat"));
+            .spawn(async { std::fs::read_link("/proc/thread-self") })
+            .await;
+        if let Ok(Ok(task)) = task {
+            let _ = PATH.set(std::path::Path::new("/proc").join(task).join("schedstat"));
+        }
     }
     PATH.get().map_or(Duration::ZERO, |path| schedstat(path))
 }
