@@ -48,6 +48,14 @@ impl Raw {
         serde_json::from_slice(&response.bytes().await.expect("body")).expect("json")
     }
 
+    /// The string `key` of a JSON answer (empty if missing).
+    async fn text_field(response: reqwest::Response, key: &str) -> String {
+        Self::json(response).await[key]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     async fn bearer(&self) -> String {
         let login = self
             .client
@@ -57,10 +65,7 @@ impl Raw {
             .send()
             .await
             .expect("login");
-        Self::json(login).await["bearer_token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        Self::text_field(login, "bearer_token").await
     }
 
     /// Creates a token (Flatpeak: logging in first when `login`, else with a kept bearer);
@@ -76,10 +81,7 @@ impl Raw {
                 .send()
                 .await
                 .expect("token");
-            let token = Self::json(response).await["connect_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
+            let token = Self::text_field(response, "connect_token").await;
             // A careful app sends a fresh CSRF state too (same size as the SDK's).
             let state = utilconnect::State::generate().expect("rng");
             let mut url = Url::parse(self.s("connect_base_url")).expect("url");
@@ -112,10 +114,7 @@ impl Raw {
                 .send()
                 .await
                 .expect("token");
-            let token = Self::json(response).await["connect_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
+            let token = Self::text_field(response, "connect_token").await;
             let mut url = Url::parse(self.s("connect_web_url")).expect("url");
             url.query_pairs_mut().append_pair("fp_cot", &token);
             (url, bearer)
