@@ -115,7 +115,7 @@ mod against_a_server {
     use std::time::{Duration, Instant};
 
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    use wiremock::matchers::{method, path};
+    use wiremock::matchers::path;
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
@@ -430,12 +430,12 @@ mod against_a_server {
     #[tokio::test]
     async fn one_span_per_call_with_attempts_and_status_and_no_secrets() {
         let server = MockServer::start().await;
-        Mock::given(method("POST"))
+        Mock::given(wiremock::matchers::method("POST"))
             .respond_with(ResponseTemplate::new(503))
             .up_to_n_times(1)
             .mount(&server)
             .await;
-        Mock::given(method("POST"))
+        Mock::given(wiremock::matchers::method("POST"))
             .respond_with(
                 ResponseTemplate::new(200).set_body_string(format!("{{\"t\":\"{SECRET}\"}}")),
             )
