@@ -17,7 +17,7 @@ use utilconnect_pelm::PelmProvider;
 use utilconnect_pelm::sandbox::PelmSandbox;
 
 use crate::CALLBACK;
-use crate::measure::{cpu_seconds, median, ms, thread_cpu, vendor_thread_cpu};
+use crate::measure::{cpu_seconds, median, median_ratio, ms, thread_cpu, vendor_thread_cpu};
 use crate::raw::Raw;
 use crate::threads::vendor_runtime;
 
@@ -146,8 +146,7 @@ impl Bench {
             .zip(&raw)
             .map(|(s, r)| s.as_secs_f64() / r.as_secs_f64())
             .collect();
-        paired.sort_by(f64::total_cmp);
-        let paired = paired[paired.len() / 2];
+        let paired = median_ratio(&mut paired);
         let (s, r) = (median(&mut sdk), median(&mut raw));
         let login = if self.provider == "flatpeak" {
             " incl. /login"
@@ -201,8 +200,8 @@ impl Bench {
             // flows/s of the SDK over flows/s by hand, for the same number of flows.
             ratios.push(raw_took / sdk_took);
         }
-        ratios.sort_by(f64::total_cmp);
-        let median_ratio = (ratios[rounds / 2 - 1] + ratios[rounds / 2]) / 2.0;
+        // Sorted by `median_ratio`, so the first and last are the range printed below.
+        let ratio = median_ratio(&mut ratios);
         let measured = (per_round * rounds) as f64;
         let (sdk, raw) = (measured / sdk_time, measured / raw_time);
         let percent = |busy: Duration, wall: f64| busy.as_secs_f64() / wall * 100.0;
@@ -213,7 +212,7 @@ impl Bench {
             "WARNING: the sandbox's thread is saturated, so this ratio understates the SDK's cost"
         };
         println!(
-            "64 concurrent flows, {} in all per side: utilconnect {sdk:.0} flows/s, hand-written {raw:.0} flows/s, ratio {median_ratio:.3} (median of {rounds} paired rounds, each {:.2} to {:.2}; goal >= 0.95); process CPU per flow (client + sandbox + pages): {:.0} us vs {:.0} us; busy: app thread {:.0}% vs {:.0}%, vendor thread {:.0}% vs {:.0}% ({verdict})",
+            "64 concurrent flows, {} in all per side: utilconnect {sdk:.0} flows/s, hand-written {raw:.0} flows/s, ratio {ratio:.3} (median of {rounds} paired rounds, each {:.2} to {:.2}; goal >= 0.95); process CPU per flow (client + sandbox + pages): {:.0} us vs {:.0} us; busy: app thread {:.0}% vs {:.0}%, vendor thread {:.0}% vs {:.0}% ({verdict})",
             per_round * rounds,
             ratios[0],
             ratios[rounds - 1],

@@ -62,3 +62,14 @@ pub(crate) fn median(samples: &mut [Duration]) -> Duration {
 pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
+
+/// The median of `ratios` (the mean of the two middle ones for an even count), sorting them.
+pub(crate) fn median_ratio(ratios: &mut [f64]) -> f64 {
+    ratios.sort_by(f64::total_cmp);
+    let mid = ratios.len() / 2;
+    if ratios.len() % 2 == 0 {
+        (ratios[mid - 1] + ratios[mid]) / 2.0
+    } else {
+        ratios[mid]
+    }
+}

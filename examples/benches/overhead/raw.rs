@@ -48,6 +48,14 @@ impl Raw {
         serde_json::from_slice(&response.bytes().await.expect("body")).expect("json")
     }
 
+    /// A POST to Pelm's API with the app's credentials.
+    fn pelm_post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .post(self.api(path))
+            .header("Pelm-Client-Id", self.s("client_id"))
+            .header("Pelm-Secret", self.s("client_secret"))
+    }
+
     /// The string `key` of a JSON answer (empty if missing).
     async fn text_field(response: reqwest::Response, key: &str) -> String {
         Self::json(response).await[key]
@@ -73,10 +81,7 @@ impl Raw {
     pub(crate) async fn create(&self, user: &str, login: bool) -> (Url, String) {
         if self.provider == "pelm" {
             let response = self
-                .client
-                .post(self.api("/auth/connect-token"))
-                .header("Pelm-Client-Id", self.s("client_id"))
-                .header("Pelm-Secret", self.s("client_secret"))
+                .pelm_post("/auth/connect-token")
                 .form(&[("user_id", user)])
                 .send()
                 .await
@@ -130,10 +135,7 @@ impl Raw {
             callback.query_pairs().into_owned().collect();
         if self.provider == "pelm" {
             let response = self
-                .client
-                .post(self.api("/auth/token"))
-                .header("Pelm-Client-Id", self.s("client_id"))
-                .header("Pelm-Secret", self.s("client_secret"))
+                .pelm_post("/auth/token")
                 .form(&[("code", params["code"].as_str()), ("grant_type", "code")])
                 .send()
                 .await
