@@ -74,6 +74,11 @@ impl SessionStore for FileSessionStore {
         self.write(&sessions).await
     }
 
+    async fn get(&self, key: &Digest) -> Result<Option<PendingSession>> {
+        let _guard = self.lock.lock().await;
+        Ok(self.read().await?.remove(key.as_str()))
+    }
+
     async fn take(&self, key: &Digest) -> Result<Option<PendingSession>> {
         let _guard = self.lock.lock().await;
         let mut sessions = self.read().await?;

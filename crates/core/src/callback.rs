@@ -133,6 +133,18 @@ impl Callback {
         self.params.get(name)
     }
 
+    /// The values of the parameters with a [secret name](crate::redact::is_secret_key)
+    /// (`code`, `…token`, …), to scrub from any error about this callback.
+    pub fn known_secrets(&self) -> crate::redact::KnownSecrets {
+        let mut secrets = crate::redact::KnownSecrets::new();
+        for (name, value) in &self.params {
+            if crate::redact::is_secret_key(name) {
+                secrets.add(value.clone());
+            }
+        }
+        secrets
+    }
+
     /// The names of the other parameters, for diagnostics.
     pub fn param_names(&self) -> impl Iterator<Item = &str> {
         self.params.keys().map(String::as_str)

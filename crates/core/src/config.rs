@@ -42,6 +42,9 @@ pub const DEFAULT_CONFIG_FILE: &str = "utilconnect.toml";
 pub const ENV_PREFIX: &str = "UTILCONNECT_";
 /// `UTILCONNECT_…` variables that are not configuration keys.
 const ENV_NOT_KEYS: &[&str] = &["config", "live"];
+/// The largest configuration file or text read, in bytes. A real one is a few hundred bytes;
+/// the cap keeps a runaway or hostile file from costing seconds of parsing.
+pub const MAX_CONFIG_BYTES: u64 = 256 * 1024;
 
 /// The top-level keys; anything else is an error naming it.
 #[derive(Debug, Deserialize)]
@@ -85,12 +88,18 @@ impl Config {
 
     /// Loads `path` (a missing file is fine) overlaid by `UTILCONNECT_…` environment variables.
     pub fn load_file(path: &Path) -> Result<Self> {
-        let figment = Figment::new().merge(Toml::file(path)).merge(env_provider());
+        if let Ok(metadata) = std::fs::metadata(path) {
+            check_size(metadata.len(), &path.display().to_string())?;
+        }
+        let figment = Figment::new()
+            .merge(Toml::file(path))
+            .merge(VerbatimEnv::from_process());
         Self::from_figment(figment)
     }
 
     /// Parses configuration from TOML text only (no file, no environment): for tests and docs.
     pub fn from_toml_str(toml: &str) -> Result<Self> {
+        check_size(toml.len() as u64, "the configuration text")?;
         Self::from_figment(Figment::from(Toml::string(toml)))
     }
 
@@ -131,40 +140,132 @@ impl fmt::Debug for Config {
     }
 }
 
-fn env_provider() -> VerbatimEnv {
-    VerbatimEnv(Env::prefixed(ENV_PREFIX).split("__").ignore(ENV_NOT_KEYS))
+fn check_size(bytes: u64, what: &str) -> Result<()> {
+    if bytes > MAX_CONFIG_BYTES {
+        return Err(Error::config(format!(
+            "{what} is {bytes} bytes; a configuration of at most {MAX_CONFIG_BYTES} bytes is read"
+        )));
+    }
+    Ok(())
 }
 
-/// Environment variables as a figment provider, values kept as the exact strings given.
-struct VerbatimEnv(Env);
+/// `UTILCONNECT_…` environment variables as a figment provider, values kept as the exact
+/// strings given.
+///
+/// The result does not depend on the order of the variables: they are placed sorted by
+/// name, and a variable that cannot be placed (an empty or dotted level, a key that is both a
+/// value and a table, the same key twice) is an error naming the variables, never ignored.
+struct VerbatimEnv {
+    vars: Vec<(String, std::result::Result<String, ()>)>,
+}
+
+impl VerbatimEnv {
+    fn from_process() -> Self {
+        Self::from_vars(std::env::vars_os().map(|(name, value)| {
+            (
+                name.to_string_lossy().into_owned(),
+                value.into_string().map_err(drop),
+            )
+        }))
+    }
+
+    /// The variables among `vars` that start with [`ENV_PREFIX`] (in any case).
+    fn from_vars(vars: impl Iterator<Item = (String, std::result::Result<String, ()>)>) -> Self {
+        let mut vars: Vec<_> = vars
+            .filter(|(name, _)| {
+                name.get(..ENV_PREFIX.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(ENV_PREFIX))
+            })
+            .collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        Self { vars }
+    }
+
+    fn place(&self) -> std::result::Result<Dict, String> {
+        let mut dict = Dict::new();
+        // Which variable set each path, to name both sides of a conflict.
+        let mut origins: BTreeMap<Vec<String>, &str> = BTreeMap::new();
+        for (name, value) in &self.vars {
+            let rest = name[ENV_PREFIX.len()..].to_ascii_lowercase();
+            if ENV_NOT_KEYS.contains(&rest.as_str()) {
+                continue;
+            }
+            let shown = crate::redact::sanitize(name, 128);
+            let path: Vec<String> = rest.split("__").map(str::to_owned).collect();
+            if let Some(bad) = path.iter().find(|level| !is_env_level(level)) {
+                let why = if bad.is_empty() {
+                    "it has an empty level (a trailing, leading or doubled `__`)".to_owned()
+                } else {
+                    "a level may hold only letters, digits and single `_` (use `__` between levels)"
+                        .to_owned()
+                };
+                return Err(format!(
+                    "environment variable `{shown}` cannot be placed: {why}"
+                ));
+            }
+            let Ok(value) = value else {
+                return Err(format!("environment variable `{shown}` is not valid UTF-8"));
+            };
+            for depth in 1..=path.len() {
+                let prefix = &path[..depth];
+                if let Some(other) = origins.get(prefix) {
+                    let clash = if depth == path.len() {
+                        "sets the same key as"
+                    } else {
+                        "sets a value where a table is needed by"
+                    };
+                    return Err(format!(
+                        "environment variables `{}` and `{shown}` conflict: one {clash} the other",
+                        crate::redact::sanitize(other, 128)
+                    ));
+                }
+            }
+            if origins.keys().any(|set| set.starts_with(&path)) {
+                return Err(format!(
+                    "environment variable `{shown}` sets a value where other variables set a table"
+                ));
+            }
+            origins.insert(path.clone(), name);
+            insert_at(&mut dict, &path, Value::from(value.clone()));
+        }
+        Ok(dict)
+    }
+}
+
+/// One `__`-separated level of a variable name: what a config key can be.
+fn is_env_level(level: &str) -> bool {
+    !level.is_empty()
+        && level
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Sets `value` at `path` in `dict`, making tables on the way (conflicts are checked before).
+fn insert_at(dict: &mut Dict, path: &[String], value: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut table = dict;
+    for key in parents {
+        let entry = table
+            .entry(key.clone())
+            .or_insert_with(|| Value::from(Dict::new()));
+        let Value::Dict(_, nested) = entry else {
+            return;
+        };
+        table = nested;
+    }
+    table.insert(last.clone(), value);
+}
 
 impl Provider for VerbatimEnv {
     fn metadata(&self) -> Metadata {
-        self.0.metadata()
+        Env::prefixed(ENV_PREFIX).metadata()
     }
 
     fn data(&self) -> std::result::Result<Map<Profile, Dict>, figment::Error> {
-        let mut dict = Dict::new();
-        for (key, value) in self.0.iter() {
-            if let Value::Dict(_, nested) = figment::util::nest(key.as_str(), Value::from(value)) {
-                merge_into(&mut dict, nested);
-            }
-        }
+        let dict = self.place().map_err(figment::Error::from)?;
         Ok(Profile::Default.collect(dict))
-    }
-}
-
-/// Merges `source` into `target`, tables key by key.
-fn merge_into(target: &mut Dict, source: Dict) {
-    for (key, value) in source {
-        match (target.get_mut(&key), value) {
-            (Some(Value::Dict(_, existing)), Value::Dict(_, nested)) => {
-                merge_into(existing, nested)
-            }
-            (_, value) => {
-                target.insert(key, value);
-            }
-        }
     }
 }
 
@@ -226,9 +327,11 @@ impl ProviderConfig {
 
     /// Deserializes one key of the table.
     pub fn extract_key<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
+        // Focused rather than `extract_inner`, whose errors put the key after the field.
         self.figment
-            .extract_inner(key)
-            .map_err(|e| config_error(e, Some(&self.provider)))
+            .focus(key)
+            .extract()
+            .map_err(|e| config_error_in(e, Some(&self.provider), Some(key)))
     }
 
     /// The provider this table belongs to.
@@ -258,10 +361,19 @@ impl fmt::Debug for ProviderConfig {
 /// Turns figment's error into ours, naming keys but never echoing values (a value in the
 /// wrong place may be a secret).
 fn config_error(err: figment::Error, provider: Option<&str>) -> Error {
+    config_error_in(err, provider, None)
+}
+
+/// [`config_error`] for a table extracted from under `key`.
+fn config_error_in(err: figment::Error, provider: Option<&str>, key: Option<&str>) -> Error {
     let problems: Vec<String> = err
         .into_iter()
         .map(|e| {
-            let mut path = e.path.join(".");
+            let mut path = key
+                .into_iter()
+                .chain(e.path.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(".");
             if path.is_empty() {
                 path =
                     provider.map_or_else(|| "top level".to_owned(), |p| format!("providers.{p}"));
@@ -307,15 +419,28 @@ fn describe(kind: &Kind) -> String {
             format!("invalid {}: expected {expected}", type_of(actual))
         }
         Kind::InvalidLength(len, expected) => format!("invalid length {len}, expected {expected}"),
-        Kind::UnknownVariant(variant, expected) => {
-            format!(
-                "unknown value `{variant}` (expected one of: {})",
-                expected.join(", ")
-            )
+        // The value is not repeated: it may be a secret typed into the wrong key.
+        Kind::UnknownVariant(_, expected) => {
+            format!("unknown value (expected one of: {})", expected.join(", "))
         }
-        Kind::Message(message) => message.clone(),
+        Kind::Message(message) => without_source_lines(message),
         other => format!("invalid value ({})", kind_name(other)),
     }
+}
+
+/// A TOML parser's message without the quoted source line (which shows the value on it, a
+/// secret as like as not): `TOML parse error at line 3, column 17; duplicate key`.
+fn without_source_lines(message: &str) -> String {
+    let is_gutter = |line: &str| {
+        let trimmed = line.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ');
+        trimmed.starts_with('|')
+    };
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !is_gutter(line))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn type_of(actual: &Actual) -> &'static str {
@@ -389,6 +514,17 @@ pub mod lenient {
         deserializer.deserialize_any(Number(PhantomData))
     }
 
+    /// A vendor's lifetime in seconds (`expires_in`), as a number or a string of digits; zero
+    /// is refused, since a token born expired can only fail later with a misleading error.
+    pub fn lifetime_secs<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        match number::<D, u64>(deserializer)? {
+            0 => Err(de::Error::custom(
+                "a lifetime of 0 seconds: the token would be born expired",
+            )),
+            secs => Ok(secs),
+        }
+    }
+
     /// A boolean given as `true`/`false` or as the strings `"true"`/`"false"`.
     pub fn boolean<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
         struct Boolean;
@@ -409,6 +545,81 @@ pub mod lenient {
             }
         }
         deserializer.deserialize_any(Boolean)
+    }
+}
+
+/// Range checks for config values: a duration or number outside its range is refused at
+/// load, with the range in the message and the key named by the loader.
+///
+/// ```
+/// use std::time::Duration;
+/// #[derive(Debug, serde::Deserialize)]
+/// struct Table {
+///     #[serde(deserialize_with = "margin")]
+///     #[allow(dead_code)]
+///     margin: Duration,
+/// }
+/// fn margin<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+///     utilconnect::limits::duration_in(d, Duration::ZERO..=Duration::from_secs(3600))
+/// }
+/// let table = utilconnect::ProviderConfig::from_json("x", serde_json::json!({"margin": "2h"}));
+/// let err = table.extract::<Table>().unwrap_err();
+/// assert!(err.to_string().contains("margin: must be at most 1h"), "{err}");
+/// # Ok::<(), utilconnect::Error>(())
+/// ```
+pub mod limits {
+    use std::fmt::Display;
+    use std::ops::RangeInclusive;
+    use std::time::Duration;
+
+    use humantime_serde::re::humantime::format_duration;
+    use serde::{Deserializer, de};
+
+    /// A duration written like `"10s"`, within `range`.
+    pub fn duration_in<'de, D: Deserializer<'de>>(
+        deserializer: D,
+        range: RangeInclusive<Duration>,
+    ) -> Result<Duration, D::Error> {
+        let value: Duration = humantime_serde::deserialize(deserializer)?;
+        check_duration(value, &range).map_err(de::Error::custom)?;
+        Ok(value)
+    }
+
+    /// An integer (or a string of digits) within `range`.
+    pub fn number_in<'de, D, T>(deserializer: D, range: RangeInclusive<u64>) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: TryFrom<u64>,
+    {
+        let value: u64 = super::lenient::number(deserializer)?;
+        check_number(value, &range).map_err(de::Error::custom)?;
+        T::try_from(value).map_err(|_| de::Error::custom("integer out of range"))
+    }
+
+    /// Why `value` is outside `range`, if it is.
+    pub fn check_duration(value: Duration, range: &RangeInclusive<Duration>) -> Result<(), String> {
+        check(value, range, |d| format_duration(*d).to_string())
+    }
+
+    /// Why `value` is outside `range`, if it is.
+    pub fn check_number(value: u64, range: &RangeInclusive<u64>) -> Result<(), String> {
+        check(value, range, u64::to_string)
+    }
+
+    // The message names the bound, not the value: the loader adds the key, and a value is
+    // never echoed (it may be a secret typed into the wrong key).
+    fn check<T: PartialOrd, S: Display>(
+        value: T,
+        range: &RangeInclusive<T>,
+        show: impl Fn(&T) -> S,
+    ) -> Result<(), String> {
+        if value > *range.end() {
+            Err(format!("must be at most {}", show(range.end())))
+        } else if value < *range.start() {
+            Err(format!("must be at least {}", show(range.start())))
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -508,10 +719,9 @@ fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(Host::Domain(domain)) => {
-            let domain = domain.to_ascii_lowercase();
-            domain == "localhost" || domain.ends_with(".localhost")
-        }
+        // Only `localhost` itself: `x.localhost` goes through DNS on many systems, and a
+        // resolver can send it anywhere.
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
         None => false,
     }
 }
@@ -644,6 +854,8 @@ mod tests {
         for bad in [
             "http://10.0.0.1",
             "http://localhost.evil.com",
+            "http://evil.localhost",
+            "http://a.b.localhost:8080",
             "ftp://x",
             "https://user:pw@host",
         ] {
@@ -737,6 +949,176 @@ mod tests {
                 err.to_string().contains("retries: expected an integer"),
                 "{err}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn out_of_range_durations_and_numbers_are_refused_at_load_naming_the_key() {
+        use crate::http::HttpConfig;
+        for (key, value, says) in [
+            ("total_deadline", "\"500000000000y\"", "must be at most 1h"),
+            ("request_timeout", "\"0s\"", "must be at least 1ms"),
+            ("max_retries", "4294967295", "must be at most 10"),
+            (
+                "max_body_bytes",
+                "\"18446744073709551615\"",
+                "must be at most 67108864",
+            ),
+            ("max_backoff", "\"1year\"", "must be at most 10m"),
+        ] {
+            let toml = format!("[providers.pelm.http]\n{key} = {value}\n");
+            let err = Config::from_toml_str(&toml)
+                .unwrap()
+                .provider_config("pelm")
+                .extract_key::<HttpConfig>("http")
+                .expect_err(key);
+            let text = err.to_string();
+            assert!(
+                text.contains(&format!("providers.pelm.http.{key}: {says}")),
+                "{text}"
+            );
+        }
+        // The same bound, from the environment.
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "UTILCONNECT_PROVIDERS__PELM__HTTP__TOTAL_DEADLINE",
+                "500000000000y",
+            );
+            let err = Config::load()
+                .map_err(|e| e.to_string())?
+                .provider_config("pelm")
+                .extract_key::<HttpConfig>("http")
+                .expect_err("out of range");
+            assert!(
+                err.to_string()
+                    .contains("total_deadline: must be at most 1h"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn toml_syntax_errors_do_not_show_the_line_they_are_on() {
+        for toml in [
+            "[providers.pelm]\nclient_secret = \"sk_live_echoed\nclient_id = \"x\"\n",
+            "[providers.pelm]\nclient_secret = \"sk_live_echoed\"\nclient_secret = \"sk_live_echoed\"\n",
+            "[providers.pelm]\nclient_secret = sk_live_echoed\n",
+        ] {
+            let err = Config::from_toml_str(toml).expect_err(toml);
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains("sk_live_echoed"), "{shown}");
+            assert!(shown.contains("line"), "still says where: {shown}");
+        }
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "other.toml",
+                "[providers.pelm]\nclient_secret = \"sk_live_echoed\n",
+            )?;
+            jail.set_env("UTILCONNECT_CONFIG", "other.toml");
+            let err = Config::load().expect_err("syntax error");
+            assert!(!err.to_string().contains("sk_live_echoed"), "{err}");
+            assert!(err.to_string().contains("other.toml"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_enum_value_is_not_echoed() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        enum Direction {
+            Import,
+            Export,
+        }
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Table {
+            direction: Direction,
+        }
+        let err = ProviderConfig::from_json("x", serde_json::json!({"direction": "sk_live_typo"}))
+            .extract::<Table>()
+            .unwrap_err();
+        assert!(!err.to_string().contains("sk_live_typo"), "{err}");
+        assert!(err.to_string().contains("Import, Export"), "{err}");
+    }
+
+    #[test]
+    fn env_overlay_does_not_depend_on_variable_order() {
+        let vars = |names: &[(&str, &str)]| {
+            names
+                .iter()
+                .map(|(n, v)| (n.to_string(), Ok(v.to_string())))
+                .collect::<Vec<_>>()
+        };
+        let clash = [
+            ("UTILCONNECT_PROVIDERS__PELM", "flat"),
+            (
+                "UTILCONNECT_PROVIDERS__PELM__API_BASE_URL",
+                "http://127.0.0.1:1",
+            ),
+        ];
+        let mut reversed = clash;
+        reversed.reverse();
+        for order in [clash, reversed] {
+            let err = VerbatimEnv::from_vars(vars(&order).into_iter())
+                .place()
+                .expect_err("a key cannot be both a value and a table");
+            assert!(err.contains("UTILCONNECT_PROVIDERS__PELM`"), "{err}");
+            assert!(
+                err.contains("UTILCONNECT_PROVIDERS__PELM__API_BASE_URL"),
+                "{err}"
+            );
+        }
+        let both_cases = [
+            ("UTILCONNECT_PROVIDER", "pelm"),
+            ("utilconnect_provider", "flatpeak"),
+        ];
+        let err = VerbatimEnv::from_vars(vars(&both_cases).into_iter())
+            .place()
+            .expect_err("the same key twice");
+        assert!(err.contains("conflict"), "{err}");
+    }
+
+    #[test]
+    fn env_variables_that_cannot_be_placed_are_errors() {
+        for name in [
+            "UTILCONNECT_",
+            "UTILCONNECT_PROVIDERS__",
+            "UTILCONNECT___PROVIDER",
+            "UTILCONNECT_PROVIDERS.PELM",
+            "UTILCONNECT_PROVIDERS__PELM__CLIENT-ID",
+        ] {
+            let err = VerbatimEnv::from_vars([(name.to_owned(), Ok("1".to_owned()))].into_iter())
+                .place()
+                .expect_err(name);
+            assert!(err.contains(name), "{err}");
+        }
+        let err =
+            VerbatimEnv::from_vars([("UTILCONNECT_PROVIDER".to_owned(), Err(()))].into_iter())
+                .place()
+                .expect_err("not UTF-8");
+        assert!(err.contains("not valid UTF-8"), "{err}");
+        // And through `Config::load`, as an error rather than silence.
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("UTILCONNECT_PROVIDERS__", "1");
+            let err = Config::load().expect_err("cannot be placed");
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(err.to_string().contains("UTILCONNECT_PROVIDERS__"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_oversized_configuration_is_refused_before_parsing() {
+        let huge = "k = 1\n".repeat(60_000);
+        let err = Config::from_toml_str(&huge).unwrap_err();
+        assert!(err.to_string().contains("at most 262144 bytes"), "{err}");
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("utilconnect.toml", &huge)?;
+            let err = Config::load().expect_err("too big");
+            assert!(err.to_string().contains("utilconnect.toml"), "{err}");
             Ok(())
         });
     }

@@ -241,63 +241,78 @@ impl Connector {
     ///
     /// `callback_url` may be absolute or the request target your web framework saw
     /// (`/callback?code=…&state=…`).
+    ///
+    /// The session is consumed only once the callback has passed every check that needs no
+    /// vendor call (state, expiry, an `error` parameter, the provider's
+    /// [`check_callback`](ConnectProvider::check_callback)): a forged callback that carries a
+    /// real state leaves the real flow untouched. After the vendor call, the session is put
+    /// back when finishing can still succeed: on a temporary failure (the same callback can
+    /// be finished again) and when the vendor refused the code (the real callback may still
+    /// come). No code or token from the callback appears in an error.
     pub async fn finish(&self, callback_url: &str) -> Result<Connection> {
         let name = self.provider.info().name;
         let span = tracing::info_span!("utilconnect.finish", provider = name);
         async {
             let callback = Callback::parse(callback_url).map_err(|e| e.with_provider(name))?;
-            let session = self.take_session(&callback).await?;
-            if let Some(cancelled) = callback.vendor_error() {
-                tracing::info!("user did not connect");
-                return Err(cancelled.with_provider(name));
-            }
-            match self.provider.complete(&session, &callback).await {
-                Ok(connection) => {
-                    tracing::info!("flow finished");
-                    Ok(connection)
-                }
-                Err(err) if err.is_temporary() => {
-                    // Keep the flow resumable: the same callback can be finished again.
-                    match self.store.put(session).await {
-                        Ok(()) => tracing::info!(kind = %err.kind(), "temporary failure; session kept for retry"),
-                        Err(store) => tracing::warn!(%store, "temporary failure; could not keep the session"),
-                    }
-                    Err(err)
-                }
-                Err(err) => Err(err),
-            }
+            self.finish_callback(&callback)
+                .await
+                .map_err(|e| e.scrub(&callback.known_secrets()))
         }
         .instrument(span)
         .await
     }
 
-    async fn take_session(&self, callback: &Callback) -> Result<PendingSession> {
+    async fn finish_callback(&self, callback: &Callback) -> Result<Connection> {
         let name = self.provider.info().name;
-        let mismatch = |message: &str| {
-            Error::new(ErrorKind::StateMismatch, Operation::Complete, message).with_provider(name)
-        };
+        let session = self.find_session(callback).await?;
+        if let Some(cancelled) = callback.vendor_error() {
+            tracing::info!("user did not connect");
+            return Err(cancelled.with_provider(name));
+        }
+        self.provider.check_callback(&session, callback)?;
+        let session = self.claim(&session.state_digest).await?;
+        match self.provider.complete(&session, callback).await {
+            Ok(connection) => {
+                tracing::info!("flow finished");
+                Ok(connection)
+            }
+            Err(err) if err.is_temporary() || err.kind() == ErrorKind::InvalidCode => {
+                match self.store.put(session).await {
+                    Ok(()) => {
+                        tracing::info!(kind = %err.kind(), "session kept: the flow can still be finished")
+                    }
+                    Err(store) => tracing::warn!(%store, "could not keep the session"),
+                }
+                Err(err)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The session the callback's state names, checked but not consumed.
+    async fn find_session(&self, callback: &Callback) -> Result<PendingSession> {
+        let name = self.provider.info().name;
         let Some(raw_state) = callback.state() else {
             // A vendor may send an abandoned flow back without our state; its error still
             // tells the app what happened.
             if let Some(cancelled) = callback.vendor_error() {
                 return Err(cancelled.with_provider(name));
             }
-            return Err(mismatch("the callback carries no `state`"));
+            return Err(self.mismatch("the callback carries no `state`"));
         };
-        let state = State::parse(raw_state).map_err(|e| e.with_provider(name))?;
-        let digest = state.digest();
+        let digest = State::parse(raw_state)
+            .map_err(|e| e.with_provider(name))?
+            .digest();
         let session = self
             .store
-            .take(&digest)
+            .get(&digest)
             .await
             .map_err(|e| e.with_provider(name))?
             .ok_or_else(|| {
-                mismatch("the callback's `state` is unknown, already used, or long expired")
+                self.mismatch("the callback's `state` is unknown, already used, or long expired")
             })?;
         if !session.state_digest.matches(&digest) {
-            return Err(mismatch(
-                "the session store returned another flow's session",
-            ));
+            return Err(self.mismatch("the session store returned another flow's session"));
         }
         if session.provider != name {
             return Err(Error::config(format!(
@@ -307,6 +322,8 @@ impl Connector {
             .with_provider(name));
         }
         if session.is_expired(self.clock.now()) {
+            // An expired flow can never finish: drop it now rather than at the store's sweep.
+            let _ = self.store.take(&digest).await;
             return Err(Error::new(
                 ErrorKind::ExpiredToken,
                 Operation::Complete,
@@ -315,6 +332,20 @@ impl Connector {
             .with_provider(name));
         }
         Ok(session)
+    }
+
+    /// Takes the session for good (atomically, so a callback works once).
+    async fn claim(&self, digest: &crate::state::Digest) -> Result<PendingSession> {
+        self.store
+            .take(digest)
+            .await
+            .map_err(|e| e.with_provider(self.provider.info().name))?
+            .ok_or_else(|| self.mismatch("the callback's `state` was used by another request"))
+    }
+
+    fn mismatch(&self, message: &str) -> Error {
+        Error::new(ErrorKind::StateMismatch, Operation::Complete, message)
+            .with_provider(self.provider.info().name)
     }
 }
 

@@ -5,8 +5,33 @@
 //! messages never contain a secret: providers build them from vendor error codes, status lines
 //! and [redacted](crate::redact) body excerpts only.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
+
+use crate::redact::{self, KnownSecrets};
+
+/// The longest [`Error::message`] kept, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 1024;
+/// The longest [`Error::vendor_code`] kept, in characters.
+pub const MAX_VENDOR_CODE_CHARS: usize = 128;
+/// The longest [`Error::json_path`] kept, in characters.
+pub const MAX_JSON_PATH_CHARS: usize = 256;
+
+/// `text` sanitized and cut, reusing it when it is already clean (the common case).
+fn bounded(text: String, max_chars: usize) -> String {
+    let clean = text.len() <= max_chars && !text.chars().any(|c| c.is_control() || !c.is_ascii());
+    if clean {
+        text
+    } else {
+        redact::sanitize(&text, max_chars)
+    }
+}
+
+/// Vendor-supplied text: redacted, then sanitized and cut.
+fn vendor_text(text: &str, max_chars: usize) -> String {
+    redact::sanitize(&redact::redact_text(text), max_chars)
+}
 
 /// What went wrong, coarse enough to branch on.
 ///
@@ -183,6 +208,8 @@ impl Error {
     ///
     /// Marked cold (as are the other constructors): errors are the rare path, so the compiler
     /// moves the code that builds them out of the way of the code that succeeds.
+    /// It is kept [sanitized](crate::redact::sanitize): control characters escaped, at most
+    /// [`MAX_MESSAGE_CHARS`] characters.
     #[cold]
     pub fn new(kind: ErrorKind, operation: Operation, message: impl Into<String>) -> Self {
         Self {
@@ -190,7 +217,7 @@ impl Error {
                 kind,
                 operation,
                 provider: None,
-                message: message.into(),
+                message: bounded(message.into(), MAX_MESSAGE_CHARS),
                 status: None,
                 vendor_code: None,
                 vendor_message: None,
@@ -221,15 +248,17 @@ impl Error {
         self
     }
 
-    /// Records the vendor's machine-readable error code (e.g. `quota_reached`).
+    /// Records the vendor's machine-readable error code (e.g. `quota_reached`), redacted,
+    /// sanitized and cut to [`MAX_VENDOR_CODE_CHARS`].
     pub fn with_vendor_code(mut self, code: impl Into<String>) -> Self {
-        self.inner.vendor_code = Some(code.into());
+        self.inner.vendor_code = Some(vendor_text(&code.into(), MAX_VENDOR_CODE_CHARS));
         self
     }
 
-    /// Records the vendor's human-readable error text (must not contain a secret).
+    /// Records the vendor's human-readable error text, redacted, sanitized and cut to
+    /// [`EXCERPT_CHARS`](redact::EXCERPT_CHARS).
     pub fn with_vendor_message(mut self, message: impl Into<String>) -> Self {
-        self.inner.vendor_message = Some(message.into());
+        self.inner.vendor_message = Some(vendor_text(&message.into(), redact::EXCERPT_CHARS));
         self
     }
 
@@ -239,15 +268,54 @@ impl Error {
         self
     }
 
-    /// Records where in the vendor's JSON decoding failed (e.g. `.expires_in`).
+    /// Records where in the vendor's JSON decoding failed (e.g. `.expires_in`); the path
+    /// names the vendor's keys, so it is sanitized and cut like vendor text.
     pub fn with_json_path(mut self, path: impl Into<String>) -> Self {
-        self.inner.json_path = Some(path.into());
+        self.inner.json_path = Some(bounded(path.into(), MAX_JSON_PATH_CHARS));
         self
     }
 
-    /// Records a short, [redacted](crate::redact::excerpt) excerpt of the body that failed.
+    /// Records a short, [redacted](crate::redact::excerpt) excerpt of the body that failed
+    /// (redacted, sanitized and cut again here, whatever the caller passed).
     pub fn with_body_excerpt(mut self, excerpt: impl Into<String>) -> Self {
-        self.inner.body_excerpt = Some(excerpt.into());
+        self.inner.body_excerpt = Some(vendor_text(&excerpt.into(), redact::EXCERPT_CHARS));
+        self
+    }
+
+    /// Removes every value of `secrets` from the texts this error keeps (message, vendor code
+    /// and message, JSON path, body excerpt): the last guard for a vendor that echoes a secret
+    /// the SDK sent it.
+    ///
+    /// ```
+    /// use utilconnect::{Error, ErrorKind, Operation, redact::KnownSecrets};
+    /// let err = Error::new(ErrorKind::Unauthorized, Operation::CreateToken, "refused")
+    ///     .with_vendor_message("client secret sk_9 rejected")
+    ///     .scrub(&KnownSecrets::new().with("sk_9".into()));
+    /// assert_eq!(err.vendor_message(), Some("client secret [REDACTED] rejected"));
+    /// ```
+    #[cold]
+    pub fn scrub(mut self, secrets: &KnownSecrets) -> Self {
+        if secrets.is_empty() {
+            return self;
+        }
+        let inner = &mut *self.inner;
+        let scrub = |text: &mut String| {
+            if let Cow::Owned(clean) = secrets.scrub(text) {
+                *text = clean;
+            }
+        };
+        scrub(&mut inner.message);
+        for text in [
+            &mut inner.vendor_code,
+            &mut inner.vendor_message,
+            &mut inner.json_path,
+            &mut inner.body_excerpt,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            scrub(text);
+        }
         self
     }
 

@@ -47,9 +47,14 @@ mod store;
 
 pub use callback::{Callback, MAX_CALLBACK_URL_BYTES, MAX_PARAM_BYTES, MAX_PARAMS};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{BaseUrl, Config, DEFAULT_CONFIG_FILE, ENV_PREFIX, ProviderConfig, lenient};
+pub use config::{
+    BaseUrl, Config, DEFAULT_CONFIG_FILE, ENV_PREFIX, ProviderConfig, lenient, limits,
+};
 pub use connector::{ConnectUrl, Connector, ConnectorBuilder, Started};
-pub use error::{Error, ErrorKind, Operation, Result};
+pub use error::{
+    Error, ErrorKind, MAX_JSON_PATH_CHARS, MAX_MESSAGE_CHARS, MAX_VENDOR_CODE_CHARS, Operation,
+    Result,
+};
 pub use flow::{
     AccessCredentials, ConnectToken, Connection, DataStatus, MAX_TOKEN_LIFETIME, MAX_USER_ID_BYTES,
     Mode, Options, PendingSession, TokenRequest,

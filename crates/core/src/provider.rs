@@ -102,6 +102,17 @@ pub trait ConnectProvider: Send + Sync + fmt::Debug {
     /// (Pelm) and vendors that fixed them at token creation (Flatpeak) fit the same call.
     fn connect_url(&self, token: &ConnectToken) -> Result<Url>;
 
+    /// Checks, without calling the vendor, that `callback` carries what this provider's
+    /// success callback carries (a code, the flow's own token), before the
+    /// [`Connector`](crate::Connector) consumes the session.
+    ///
+    /// A callback that fails here leaves the session in place, so a forged or mangled callback
+    /// that carries a real state cannot burn the real flow. The default accepts everything.
+    fn check_callback(&self, session: &PendingSession, callback: &Callback) -> Result<()> {
+        let _ = (session, callback);
+        Ok(())
+    }
+
     /// Verifies the vendor-specific parts of `callback` against `session` and finishes the
     /// link with the vendor.
     ///

@@ -111,8 +111,37 @@ impl fmt::Debug for State {
 /// assert!(!digest.matches_secret(&SecretString::from("cot_124")));
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct Digest(String);
+
+/// Length of a digest's text: 32 bytes in unpadded URL-safe base64.
+const DIGEST_CHARS: usize = 43;
+
+impl TryFrom<String> for Digest {
+    type Error = String;
+
+    /// Accepts only what [`Digest::of`] writes: a session read back from a store is
+    /// untrusted input.
+    fn try_from(text: String) -> std::result::Result<Self, String> {
+        let well_formed = text.len() == DIGEST_CHARS
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if well_formed {
+            Ok(Self(text))
+        } else {
+            Err(format!(
+                "a digest is {DIGEST_CHARS} URL-safe base64 characters"
+            ))
+        }
+    }
+}
+
+impl From<Digest> for String {
+    fn from(digest: Digest) -> Self {
+        digest.0
+    }
+}
 
 impl Digest {
     /// The digest of some bytes.
@@ -144,7 +173,8 @@ impl Digest {
 
 impl fmt::Debug for Digest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Digest({}…)", &self.0[..8.min(self.0.len())])
+        let prefix: String = self.0.chars().take(8).collect();
+        write!(f, "Digest({prefix}…)")
     }
 }
 
@@ -215,6 +245,26 @@ mod tests {
         let state = State::parse("abcdefghijklmnopqrstuvwxyz").expect("valid");
         let debug = format!("{state:?}");
         assert!(!debug.contains("ghijkl"), "{debug}");
+    }
+
+    #[test]
+    fn a_digest_read_from_a_store_is_validated() {
+        let good = Digest::of(b"x");
+        let json = serde_json::to_string(&good).unwrap();
+        assert_eq!(serde_json::from_str::<Digest>(&json).unwrap(), good);
+        for bad in [
+            "\"ééééééééé\"",
+            "\"short\"",
+            &format!("\"{}!\"", "a".repeat(42)),
+        ] {
+            let err = serde_json::from_str::<Digest>(bad).expect_err(bad);
+            assert!(err.to_string().contains("43 URL-safe base64"), "{err}");
+        }
+        // Debug never slices by byte index, whatever it holds.
+        assert_eq!(
+            format!("{:?}", Digest("ééééééééé".into())),
+            "Digest(éééééééé…)"
+        );
     }
 
     #[test]

@@ -26,6 +26,13 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// on the way.
     async fn put(&self, session: PendingSession) -> Result<()>;
 
+    /// Returns the session under `key` without removing it; `None` if there is none.
+    ///
+    /// The [`Connector`](crate::Connector) looks a session up with `get` and checks the
+    /// callback against it before it [`take`](Self::take)s it, so a forged callback that
+    /// carries a real state cannot burn the real flow.
+    async fn get(&self, key: &Digest) -> Result<Option<PendingSession>>;
+
     /// Removes and returns the session under `key`, atomically; `None` if there is none.
     ///
     /// A store may return a session past its `expires_at` (the
@@ -126,7 +133,7 @@ impl SessionStore for InMemorySessionStore {
         let full = inner.sessions.len() >= self.capacity;
         if now >= inner.next_sweep || full {
             inner.sessions.retain(|_, s| !s.is_expired(now));
-            inner.next_sweep = now + SWEEP_INTERVAL;
+            inner.next_sweep = now.checked_add(SWEEP_INTERVAL).unwrap_or(now);
         }
         if inner.sessions.len() >= self.capacity && !inner.sessions.contains_key(key) {
             return Err(Error::new(
@@ -141,6 +148,10 @@ impl SessionStore for InMemorySessionStore {
         }
         inner.sessions.insert(session.state_digest.clone(), session);
         Ok(())
+    }
+
+    async fn get(&self, key: &Digest) -> Result<Option<PendingSession>> {
+        Ok(self.lock().sessions.get(key).cloned())
     }
 
     async fn take(&self, key: &Digest) -> Result<Option<PendingSession>> {

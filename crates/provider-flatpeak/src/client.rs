@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use reqwest::header::HeaderName;
 use secrecy::{ExposeSecret, SecretString};
-use utilconnect::http::{HttpClient, Idempotency, Response};
+use utilconnect::http::{HttpClient, Idempotency, Response, vendor_error};
+use utilconnect::redact::KnownSecrets;
 use utilconnect::{
     Callback, Capability, Clock, ConnectProvider, ConnectToken, Connection, DataStatus, Digest,
     Error, ErrorKind, Mode, Operation, PendingSession, ProviderConfig, ProviderInfo, Result,
@@ -17,7 +18,9 @@ use crate::bearer::BearerCache;
 use crate::config::FlatpeakConfig;
 use crate::errors::map_error;
 use crate::options::TokenOptions;
-use crate::wire::{CreateTokenBody, CreateTokenResponse, LoginResponse, SessionResponse};
+use crate::wire::{
+    CreateTokenBody, CreateTokenResponse, ErrorBody, LoginResponse, SessionResponse,
+};
 
 const INFO: ProviderInfo = ProviderInfo {
     name: crate::NAME,
@@ -68,7 +71,8 @@ struct Endpoints {
 impl FlatpeakProvider {
     /// Builds the provider from its configuration.
     pub fn new(config: FlatpeakConfig) -> Result<Self> {
-        let http = HttpClient::new(crate::NAME, config.http.clone())?;
+        let http = HttpClient::new(crate::NAME, config.http.clone())?
+            .with_known_secrets(KnownSecrets::new().with(config.api_key.clone()));
         Ok(Self {
             endpoints: Endpoints {
                 login: config.api_base_url.join("/login"),
@@ -145,7 +149,11 @@ impl FlatpeakProvider {
         idempotency: Idempotency,
         build: &(dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync),
     ) -> Result<Response> {
-        let deadline = Instant::now() + self.http.config().total_deadline;
+        let now = Instant::now();
+        // Config bounds the deadline; checked anyway, an instant must never overflow.
+        let deadline = now
+            .checked_add(self.http.config().total_deadline)
+            .unwrap_or(now);
         let (mut bearer, mut from_cache) = match self.bearer.try_cached(self.clock.now()) {
             Some(bearer) => (bearer, true),
             None => self.bearer_within(deadline, operation).await?,
@@ -276,24 +284,22 @@ impl ConnectProvider for FlatpeakProvider {
         Ok(url)
     }
 
+    fn check_callback(&self, session: &PendingSession, callback: &Callback) -> Result<()> {
+        flow_token(session, callback).map(drop)
+    }
+
     async fn complete(&self, session: &PendingSession, callback: &Callback) -> Result<Connection> {
-        let token = callback.param(CALLBACK_TOKEN_PARAM).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Cancelled,
-                Operation::Complete,
-                "the user came back without a Connect session (no `fp_cot` on the callback)",
-            )
-            .with_provider(crate::NAME)
-        })?;
-        // Constant-time, and before any request: a forged callback costs Flatpeak nothing.
-        if !session.token_digest.matches(&Digest::of_secret(token)) {
-            return Err(Error::new(
-                ErrorKind::InvalidCode,
-                Operation::Complete,
-                "the callback's `fp_cot` is not the token issued for this flow",
-            )
-            .with_provider(crate::NAME));
-        }
+        let token = flow_token(session, callback)?;
+        let secrets = KnownSecrets::new().with(token.clone());
+        self.retrieve(session, token)
+            .await
+            .map_err(|err| err.scrub(&secrets))
+    }
+}
+
+impl FlatpeakProvider {
+    /// Retrieves the Connect session of `token` and reads the outcome from it.
+    async fn retrieve(&self, session: &PendingSession, token: &SecretString) -> Result<Connection> {
         // Retrieving claims the session (single use): a retrieve that may have reached
         // Flatpeak is not resent blindly.
         let response = self
@@ -306,8 +312,43 @@ impl ConnectProvider for FlatpeakProvider {
         // The answer echoes the token as `id`: keep it out of any decode error.
         let retrieved: SessionResponse =
             response.json_scrubbing(crate::NAME, Operation::Complete, &[token])?;
+        if retrieved.object.as_deref() == Some("error") {
+            let body: ErrorBody = serde_json::from_slice(response.body()).unwrap_or_default();
+            let code = body.code.as_deref().or(body.error_type.as_deref());
+            return Err(vendor_error(
+                &response,
+                crate::NAME,
+                Operation::Complete,
+                ErrorKind::Unexpected,
+                "Flatpeak answered 200 OK with an error body",
+                Some((code, body.message.as_deref())),
+            ));
+        }
         connection_from(session, retrieved)
     }
+}
+
+/// The callback's connect token, checked against the flow's: missing means the user came back
+/// without a session; another token means a callback that is not this flow's.
+fn flow_token<'a>(session: &PendingSession, callback: &'a Callback) -> Result<&'a SecretString> {
+    let token = callback.param(CALLBACK_TOKEN_PARAM).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Cancelled,
+            Operation::Complete,
+            "the user came back without a Connect session (no `fp_cot` on the callback)",
+        )
+        .with_provider(crate::NAME)
+    })?;
+    // Constant-time, and before any request: a forged callback costs Flatpeak nothing.
+    if !session.token_digest.matches(&Digest::of_secret(token)) {
+        return Err(Error::new(
+            ErrorKind::InvalidCode,
+            Operation::Complete,
+            "the callback's `fp_cot` is not the token issued for this flow",
+        )
+        .with_provider(crate::NAME));
+    }
+    Ok(token)
 }
 
 /// Turns a retrieved session into the flow's outcome.
@@ -342,12 +383,14 @@ fn connection_from(session: &PendingSession, retrieved: SessionResponse) -> Resu
             ));
         }
         Some(other) => {
+            // The action is vendor text: it goes where vendor text is bounded and sanitized.
             return Err(Error::new(
                 ErrorKind::Unexpected,
                 Operation::Complete,
-                format!("Flatpeak reported an unknown complete_action `{other}`"),
+                "Flatpeak reported an undocumented complete_action",
             )
-            .with_provider(crate::NAME));
+            .with_provider(crate::NAME)
+            .with_vendor_code(other));
         }
     }
     let ready = retrieved

@@ -89,7 +89,7 @@ pub struct FlatpeakConfig {
     #[serde(default = "default_retrieve_path")]
     pub retrieve_path: String,
     /// How long before its expiry the cached bearer is renewed.
-    #[serde(default = "default_margin", with = "humantime_serde")]
+    #[serde(default = "default_margin", deserialize_with = "margin_within_an_hour")]
     pub bearer_refresh_margin: Duration,
     /// HTTP policy.
     #[serde(default)]
@@ -114,6 +114,11 @@ fn default_retrieve_path() -> String {
 
 fn default_margin() -> Duration {
     Duration::from_secs(60)
+}
+
+/// A bearer lives an hour: renewing more than an hour early would log in on every call.
+fn margin_within_an_hour<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    utilconnect::limits::duration_in(d, Duration::ZERO..=Duration::from_secs(3600))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::options::TokenOptions;
 #[derive(Debug, Deserialize)]
 pub(crate) struct LoginResponse {
     pub bearer_token: SecretString,
-    #[serde(deserialize_with = "utilconnect::lenient::number")]
+    #[serde(deserialize_with = "utilconnect::lenient::lifetime_secs")]
     pub expires_in: u64,
 }
 
@@ -26,7 +26,7 @@ pub(crate) struct CreateTokenBody<'a> {
 #[derive(Debug, Deserialize)]
 pub(crate) struct CreateTokenResponse {
     pub connect_token: SecretString,
-    #[serde(deserialize_with = "utilconnect::lenient::number")]
+    #[serde(deserialize_with = "utilconnect::lenient::lifetime_secs")]
     pub expires_in: u64,
     #[serde(default)]
     pub live_mode: Option<bool>,
@@ -35,6 +35,9 @@ pub(crate) struct CreateTokenResponse {
 /// `GET /connect/token?connect_token=…` → 200. The `id` (the token itself) is not read.
 #[derive(Debug, Deserialize)]
 pub(crate) struct SessionResponse {
+    /// `connect_token` / `connect_session`; `error` when Flatpeak put an error body in a 200.
+    #[serde(default)]
+    pub object: Option<String>,
     #[serde(default)]
     pub live_mode: Option<bool>,
     #[serde(default)]

@@ -8,6 +8,7 @@ use reqwest::header::HeaderName;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use utilconnect::http::{HttpClient, Idempotency, Response};
+use utilconnect::redact::KnownSecrets;
 use utilconnect::{
     AccessCredentials, Callback, Capability, ConnectProvider, ConnectToken, Connection, DataStatus,
     Error, ErrorKind, Operation, PendingSession, ProviderConfig, ProviderInfo, Result,
@@ -61,7 +62,8 @@ pub struct PelmProvider {
 impl PelmProvider {
     /// Builds the provider from its configuration.
     pub fn new(config: PelmConfig) -> Result<Self> {
-        let http = HttpClient::new(crate::NAME, config.http.clone())?;
+        let http = HttpClient::new(crate::NAME, config.http.clone())?
+            .with_known_secrets(KnownSecrets::new().with(config.client_secret.clone()));
         Ok(Self {
             token_url: config.api_base_url.join(&config.token_path),
             exchange_url: config.api_base_url.join(&config.exchange_path),
@@ -147,6 +149,28 @@ impl PelmProvider {
     }
 }
 
+/// The callback's code: missing means the user left without connecting (Pelm's page sends no
+/// `error`); an empty or malformed one cannot be Pelm's.
+fn code_of(callback: &Callback) -> Result<&secrecy::SecretString> {
+    let refuse = |kind, message: &str| {
+        Error::new(kind, Operation::Complete, message).with_provider(crate::NAME)
+    };
+    let code = callback.param("code").ok_or_else(|| {
+        refuse(
+            ErrorKind::Cancelled,
+            "the user left Pelm Connect without connecting an account (no `code` on the callback)",
+        )
+    })?;
+    let text = code.expose_secret();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(refuse(
+            ErrorKind::InvalidCode,
+            "the callback's `code` is empty or not a code Pelm issues",
+        ));
+    }
+    Ok(code)
+}
+
 fn invalid_option(message: String) -> Error {
     Error::new(ErrorKind::InvalidInput, Operation::CreateToken, message).with_provider(crate::NAME)
 }
@@ -188,15 +212,20 @@ impl ConnectProvider for PelmProvider {
         Ok(url)
     }
 
+    fn check_callback(&self, _session: &PendingSession, callback: &Callback) -> Result<()> {
+        code_of(callback).map(drop)
+    }
+
+    /// Exchanges the callback's code.
+    ///
+    /// Limit: Pelm's exchange takes the code alone and answers with tokens alone, so nothing
+    /// on the wire says which connect token (and so which `user_id`) a code came from. A code
+    /// from one flow sent back with another flow's `state` cannot be told apart here and
+    /// links to the second flow's user. What guards against it is the state: keep
+    /// [`Started::state`](utilconnect::Started::state) in the user's own browser session
+    /// (an HttpOnly cookie) and compare it with the callback's before calling `finish`.
     async fn complete(&self, session: &PendingSession, callback: &Callback) -> Result<Connection> {
-        let code = callback.param("code").ok_or_else(|| {
-            Error::new(
-                ErrorKind::Cancelled,
-                Operation::Complete,
-                "the user left Pelm Connect without connecting an account (no `code` on the callback)",
-            )
-            .with_provider(crate::NAME)
-        })?;
+        let code = code_of(callback)?;
         // The code is single-use: never resend the exchange once it may have reached Pelm.
         let response = self
             .post_form(

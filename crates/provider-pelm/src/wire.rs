@@ -7,7 +7,7 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 pub(crate) struct ConnectTokenResponse {
     pub connect_token: SecretString,
-    #[serde(deserialize_with = "utilconnect::lenient::number")]
+    #[serde(deserialize_with = "utilconnect::lenient::lifetime_secs")]
     pub expires_in: u64,
 }
 

@@ -68,6 +68,22 @@ impl ConnectProvider for Scripted {
         Ok(url)
     }
 
+    fn check_callback(&self, _: &PendingSession, callback: &Callback) -> Result<()> {
+        match callback.param("code").map(|c| c.expose_secret().is_empty()) {
+            None => Err(Error::new(
+                ErrorKind::Cancelled,
+                Operation::Complete,
+                "no code",
+            )),
+            Some(true) => Err(Error::new(
+                ErrorKind::InvalidCode,
+                Operation::Complete,
+                "empty code",
+            )),
+            Some(false) => Ok(()),
+        }
+    }
+
     async fn complete(&self, session: &PendingSession, callback: &Callback) -> Result<Connection> {
         self.complete_calls.fetch_add(1, Ordering::SeqCst);
         let code = callback
@@ -228,7 +244,7 @@ async fn expired_flow_is_refused() {
 }
 
 #[tokio::test]
-async fn vendor_error_on_callback_is_cancelled_with_vendor_text_and_consumes_the_session() {
+async fn vendor_error_on_callback_is_cancelled_with_vendor_text_and_keeps_the_session() {
     let (provider, connector, store, _) = setup();
     let started = connector
         .start("u", "https://app.example/cb")
@@ -242,7 +258,8 @@ async fn vendor_error_on_callback_is_cancelled_with_vendor_text_and_consumes_the
     assert_eq!(err.kind(), ErrorKind::Cancelled);
     assert_eq!(err.vendor_code(), Some("access_denied"));
     assert_eq!(err.vendor_message(), Some("User exited"));
-    assert!(store.is_empty());
+    // Anyone who saw the state could forge this callback: it must not end the real flow.
+    assert_eq!(store.len(), 1);
     assert_eq!(provider.complete_calls.load(Ordering::SeqCst), 0);
 
     // Without our state, an error callback still says what happened.
@@ -410,4 +427,71 @@ async fn each_flow_keeps_its_own_callback_url() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+}
+
+/// Callbacks that carry the real state but not the real code: each must leave the session,
+/// and the real callback must still finish afterwards.
+#[tokio::test]
+async fn a_forged_callback_with_a_real_state_does_not_burn_the_real_flow() {
+    let (provider, connector, store, _) = setup();
+    let started = connector
+        .start("u", "https://app.example/cb")
+        .await
+        .unwrap();
+    let state = started.state.as_str();
+    let forged = [
+        (
+            format!("/cb?state={state}&code=wrong"),
+            ErrorKind::InvalidCode,
+        ),
+        (format!("/cb?state={state}&code="), ErrorKind::InvalidCode),
+        (format!("/cb?state={state}"), ErrorKind::Cancelled),
+        (
+            format!("/cb?state={state}#code=in-the-fragment"),
+            ErrorKind::Cancelled,
+        ),
+        (
+            format!("/cb?state={state}&error=access_denied"),
+            ErrorKind::Cancelled,
+        ),
+    ];
+    for (callback, kind) in forged {
+        let err = connector.finish(&callback).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{callback}: {err}");
+        assert_eq!(store.len(), 1, "{callback} burnt the session");
+    }
+    // Only the wrong code reached the vendor; the rest were refused before any call.
+    assert_eq!(provider.complete_calls.load(Ordering::SeqCst), 1);
+
+    let connection = connector
+        .finish(started.connect_url.expose().as_str())
+        .await
+        .expect("the real callback still finishes");
+    assert_eq!(connection.user_id(), "u");
+    assert!(store.is_empty());
+}
+
+#[tokio::test]
+async fn no_callback_secret_appears_in_an_error() {
+    let (provider, connector, _, _) = setup();
+    let started = connector
+        .start("u", "https://app.example/cb")
+        .await
+        .unwrap();
+    // The vendor's error echoes the code it was sent.
+    let code = format!("{TOKEN_SECRET}-u");
+    provider.script(Err(Error::new(
+        ErrorKind::Upstream,
+        Operation::Complete,
+        format!("code {code} failed"),
+    )
+    .with_vendor_message(format!("bad code {code}\nINJECTED"))));
+    let err = connector
+        .finish(started.connect_url.expose().as_str())
+        .await
+        .unwrap_err();
+    for shown in [err.to_string(), format!("{err:?}")] {
+        assert!(!shown.contains(&code), "{shown}");
+        assert!(!shown.contains('\n'), "{shown}");
+    }
 }

@@ -10,47 +10,121 @@
 //! Calls that must not run twice (a single-use code exchange) use [`Idempotency::NotIdempotent`]:
 //! they are retried only when the vendor cannot have processed them (connection refused, 429).
 
+use std::ops::RangeInclusive;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, StatusCode};
 use rand::Rng as _;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tracing::Instrument as _;
 
 use crate::error::{Error, ErrorKind, Operation, Result};
-use crate::redact;
+use crate::redact::{self, KnownSecrets};
 
 /// Timeouts, retries and limits for one provider's HTTP calls.
 ///
 /// Every field has a default; in config it is the optional `[providers.<name>.http]` table,
-/// durations written like `"10s"` or `"250ms"`.
+/// durations written like `"10s"` or `"250ms"`. Every field has a sane range (the `*_RANGE`
+/// constants): a value outside it is a config error naming the key, at load, rather than a
+/// call that never ends, a retry storm or an out-of-memory abort later.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     /// Time to establish a connection.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "limits::connect_timeout")]
     pub connect_timeout: Duration,
     /// Time for one attempt, from connecting to the last body byte.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "limits::request_timeout")]
     pub request_timeout: Duration,
     /// Time for the whole call, retries and waits included.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "limits::total_deadline")]
     pub total_deadline: Duration,
     /// Retries after the first attempt.
-    #[serde(deserialize_with = "crate::config::lenient::number")]
+    #[serde(deserialize_with = "limits::max_retries")]
     pub max_retries: u32,
     /// First backoff; doubles on each retry.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "limits::backoff")]
     pub initial_backoff: Duration,
     /// Longest backoff between two attempts.
-    #[serde(with = "humantime_serde")]
+    #[serde(deserialize_with = "limits::backoff")]
     pub max_backoff: Duration,
     /// Largest response body accepted, in bytes.
-    #[serde(deserialize_with = "crate::config::lenient::number")]
+    #[serde(deserialize_with = "limits::max_body_bytes")]
     pub max_body_bytes: usize,
+}
+
+impl HttpConfig {
+    /// Allowed `connect_timeout`s.
+    pub const CONNECT_TIMEOUT_RANGE: RangeInclusive<Duration> =
+        Duration::from_millis(1)..=Duration::from_secs(5 * 60);
+    /// Allowed `request_timeout`s.
+    pub const REQUEST_TIMEOUT_RANGE: RangeInclusive<Duration> =
+        Duration::from_millis(1)..=Duration::from_secs(10 * 60);
+    /// Allowed `total_deadline`s.
+    pub const TOTAL_DEADLINE_RANGE: RangeInclusive<Duration> =
+        Duration::from_millis(1)..=Duration::from_secs(60 * 60);
+    /// Allowed `initial_backoff`s and `max_backoff`s.
+    pub const BACKOFF_RANGE: RangeInclusive<Duration> =
+        Duration::ZERO..=Duration::from_secs(10 * 60);
+    /// Allowed `max_retries`.
+    pub const MAX_RETRIES_RANGE: RangeInclusive<u64> = 0..=10;
+    /// Allowed `max_body_bytes` (1 byte to 64 MiB).
+    pub const MAX_BODY_BYTES_RANGE: RangeInclusive<u64> = 1..=64 * 1024 * 1024;
+
+    /// Checks every field against its range, for a config built in code rather than loaded
+    /// (loading checks each key as it reads it).
+    ///
+    /// ```
+    /// let mut config = utilconnect::http::HttpConfig::default();
+    /// config.max_retries = 1_000;
+    /// let err = config.validate().unwrap_err();
+    /// assert!(err.to_string().contains("max_retries"), "{err}");
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        let durations = [
+            (
+                "connect_timeout",
+                self.connect_timeout,
+                Self::CONNECT_TIMEOUT_RANGE,
+            ),
+            (
+                "request_timeout",
+                self.request_timeout,
+                Self::REQUEST_TIMEOUT_RANGE,
+            ),
+            (
+                "total_deadline",
+                self.total_deadline,
+                Self::TOTAL_DEADLINE_RANGE,
+            ),
+            ("initial_backoff", self.initial_backoff, Self::BACKOFF_RANGE),
+            ("max_backoff", self.max_backoff, Self::BACKOFF_RANGE),
+        ];
+        for (key, value, range) in durations {
+            crate::config::limits::check_duration(value, &range)
+                .map_err(|problem| Error::config(format!("http.{key}: {problem}")))?;
+        }
+        let numbers = [
+            (
+                "max_retries",
+                u64::from(self.max_retries),
+                Self::MAX_RETRIES_RANGE,
+            ),
+            (
+                "max_body_bytes",
+                self.max_body_bytes as u64,
+                Self::MAX_BODY_BYTES_RANGE,
+            ),
+        ];
+        for (key, value, range) in numbers {
+            crate::config::limits::check_number(value, &range)
+                .map_err(|problem| Error::config(format!("http.{key}: {problem}")))?;
+        }
+        Ok(())
+    }
 }
 
 impl Default for HttpConfig {
@@ -64,6 +138,40 @@ impl Default for HttpConfig {
             max_backoff: Duration::from_secs(5),
             max_body_bytes: 1024 * 1024,
         }
+    }
+}
+
+/// Each bounded key's deserializer: the value as written, then its range.
+mod limits {
+    use std::time::Duration;
+
+    use serde::Deserializer;
+
+    use super::HttpConfig;
+    use crate::config::limits::{duration_in, number_in};
+
+    pub fn connect_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        duration_in(d, HttpConfig::CONNECT_TIMEOUT_RANGE)
+    }
+
+    pub fn request_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        duration_in(d, HttpConfig::REQUEST_TIMEOUT_RANGE)
+    }
+
+    pub fn total_deadline<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        duration_in(d, HttpConfig::TOTAL_DEADLINE_RANGE)
+    }
+
+    pub fn backoff<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        duration_in(d, HttpConfig::BACKOFF_RANGE)
+    }
+
+    pub fn max_retries<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        number_in(d, HttpConfig::MAX_RETRIES_RANGE)
+    }
+
+    pub fn max_body_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+        number_in(d, HttpConfig::MAX_BODY_BYTES_RANGE)
     }
 }
 
@@ -84,6 +192,7 @@ pub struct Response {
     headers: HeaderMap,
     body: Bytes,
     attempts: u32,
+    secrets: KnownSecrets,
 }
 
 impl Response {
@@ -112,21 +221,29 @@ impl Response {
         retry_after(&self.headers)
     }
 
-    /// A redacted excerpt of the body, for error messages.
+    /// The secrets this call sent (the client's own, and the request's credentials, secret
+    /// query and form values), which any text kept from this response is scrubbed of.
+    pub fn known_secrets(&self) -> &KnownSecrets {
+        &self.secrets
+    }
+
+    /// A redacted excerpt of the body, scrubbed of the [known secrets](Self::known_secrets),
+    /// for error messages.
     pub fn excerpt(&self) -> String {
-        redact::excerpt(&self.body)
+        redact::excerpt_scrubbing(&self.body, &self.secrets)
     }
 
     /// Decodes the body as JSON.
     ///
     /// On failure the [`ErrorKind::Decode`] error carries the JSON path of the first problem
-    /// and a redacted excerpt of the body; it never quotes a value.
+    /// and a redacted excerpt of the body, scrubbed of the [known
+    /// secrets](Self::known_secrets); it never quotes a value.
     pub fn json<T: DeserializeOwned>(&self, provider: &str, operation: Operation) -> Result<T> {
-        decode_json(&self.body, provider, operation)
+        decode_json(&self.body, provider, operation).map_err(|err| err.scrub(&self.secrets))
     }
 
-    /// Like [`json`](Self::json), and also removes `secrets` from the excerpt: for answers
-    /// that echo a secret under an innocent key (Flatpeak returns the connect token as `id`).
+    /// Like [`json`](Self::json), and also removes `secrets` the request did not carry: for
+    /// answers that echo a secret the SDK holds under an innocent key.
     pub fn json_scrubbing<T: DeserializeOwned>(
         &self,
         provider: &str,
@@ -134,15 +251,11 @@ impl Response {
         secrets: &[&SecretString],
     ) -> Result<T> {
         decode_json(&self.body, provider, operation).map_err(|err| {
-            // Scrub the whole body before cutting the excerpt, so no partial secret survives.
-            let mut text = String::from_utf8_lossy(&self.body).into_owned();
+            let mut all = self.secrets.clone();
             for secret in secrets {
-                let value = secret.expose_secret();
-                if !value.is_empty() {
-                    text = text.replace(value, redact::REDACTED);
-                }
+                all.add((*secret).clone());
             }
-            err.with_body_excerpt(redact::excerpt(text.as_bytes()))
+            err.scrub(&all)
         })
     }
 }
@@ -157,6 +270,8 @@ pub fn decode_json<T: DeserializeOwned>(
     if let Ok(value) = serde_json::from_slice(body) {
         return Ok(value);
     }
+    // serde_json refuses nesting deeper than 128 levels, so a hostile body cannot overflow
+    // the stack here.
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -229,11 +344,12 @@ pub fn vendor_error(
         .with_status(response.status().as_u16());
     match vendor {
         Some((code, text)) => {
+            // Scrubbed before they are cut, so no part of a secret survives the cut.
             if let Some(code) = code {
-                error = error.with_vendor_code(redact::redact_text(code));
+                error = error.with_vendor_code(response.known_secrets().scrub(code));
             }
             if let Some(text) = text {
-                error = error.with_vendor_message(redact::excerpt(text.as_bytes()));
+                error = error.with_vendor_message(response.known_secrets().scrub(text));
             }
         }
         None if !response.body().is_empty() => error = error.with_body_excerpt(response.excerpt()),
@@ -242,7 +358,7 @@ pub fn vendor_error(
     if let Some(wait) = response.retry_after() {
         error = error.with_retry_after(wait);
     }
-    error
+    error.scrub(response.known_secrets())
 }
 
 /// Builds one attempt's request on the provider's client.
@@ -254,6 +370,7 @@ pub struct HttpClient {
     client: reqwest::Client,
     config: HttpConfig,
     provider: &'static str,
+    secrets: KnownSecrets,
 }
 
 impl HttpClient {
@@ -265,6 +382,7 @@ impl HttpClient {
     /// # Ok::<(), utilconnect::Error>(())
     /// ```
     pub fn new(provider: &'static str, config: HttpConfig) -> Result<Self> {
+        config.validate().map_err(|e| e.with_provider(provider))?;
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -281,7 +399,56 @@ impl HttpClient {
             client,
             config,
             provider,
+            secrets: KnownSecrets::new(),
         })
+    }
+
+    /// Scrubs `secrets` (the provider's API key or client secret) from any vendor text kept
+    /// from this client's responses, on top of what each request carries.
+    ///
+    /// ```
+    /// use utilconnect::redact::KnownSecrets;
+    /// let http = utilconnect::http::HttpClient::new("pelm", Default::default())?
+    ///     .with_known_secrets(KnownSecrets::new().with("my-client-secret".into()));
+    /// # Ok::<(), utilconnect::Error>(())
+    /// ```
+    pub fn with_known_secrets(mut self, secrets: KnownSecrets) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// The client's secrets and those `request` carries: credentials in headers, and secret
+    /// query or form values.
+    fn request_secrets(&self, request: &reqwest::Request) -> KnownSecrets {
+        let mut secrets = self.secrets.clone();
+        for (name, value) in request.headers() {
+            let secret = value.is_sensitive()
+                || name == http::header::AUTHORIZATION
+                || redact::is_secret_key(name.as_str());
+            if let (true, Ok(text)) = (secret, value.to_str()) {
+                add_credential(&mut secrets, text);
+            }
+        }
+        for (key, value) in request.url().query_pairs() {
+            if redact::is_secret_key(&key) {
+                secrets.add(value.into_owned().into());
+            }
+        }
+        let form = request
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .is_some_and(|t| {
+                t.as_bytes()
+                    .starts_with(b"application/x-www-form-urlencoded")
+            });
+        if let (true, Some(body)) = (form, request.body().and_then(|b| b.as_bytes())) {
+            for (key, value) in url::form_urlencoded::parse(body) {
+                if redact::is_secret_key(&key) {
+                    secrets.add(value.into_owned().into());
+                }
+            }
+        }
+        secrets
     }
 
     /// The policy in force.
@@ -304,7 +471,9 @@ impl HttpClient {
         idempotency: Idempotency,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync,
     ) -> Result<Response> {
-        let deadline = Instant::now() + self.config.total_deadline;
+        let now = Instant::now();
+        // Config bounds the deadline; checked anyway, an instant must never overflow.
+        let deadline = now.checked_add(self.config.total_deadline).unwrap_or(now);
         self.send_dyn(deadline, operation, idempotency, &build)
             .await
     }
@@ -337,8 +506,9 @@ impl HttpClient {
         build: &BuildRequest<'_>,
     ) -> Result<Response> {
         let started = Instant::now();
-        let (span, mut sending) = {
+        let (span, secrets, mut sending) = {
             let request = self.build_request(operation, build)?;
+            let secrets = self.request_secrets(&request);
             let span = tracing::info_span!(
                 "utilconnect.http",
                 provider = self.provider,
@@ -350,7 +520,7 @@ impl HttpClient {
                 latency_ms = tracing::field::Empty,
             );
             let timeout = self.attempt_timeout(deadline, operation, 0)?;
-            (span, self.execute(request, timeout))
+            (span, secrets, self.execute(request, timeout))
         };
         let mut attempt: u32 = 1;
         span.record("attempts", attempt);
@@ -373,6 +543,7 @@ impl HttpClient {
                     return match outcome {
                         Ok(mut response) => {
                             response.attempts = attempt;
+                            response.secrets = secrets;
                             Ok(response)
                         }
                         Err(failure) => Err(failure.error),
@@ -508,6 +679,7 @@ impl HttpClient {
             headers,
             body: body.into_bytes(),
             attempts: 1,
+            secrets: KnownSecrets::new(),
         })
     }
 
@@ -635,6 +807,27 @@ fn should_retry_status(status: StatusCode, idempotency: Idempotency) -> bool {
         Idempotency::Idempotent => matches!(status.as_u16(), 429 | 502 | 503 | 504),
         // A 429 is a refusal before processing; a 5xx may have come after it.
         Idempotency::NotIdempotent => status.as_u16() == 429,
+    }
+}
+
+/// Adds a credential header's value, its part after an auth scheme, and a Basic password.
+fn add_credential(secrets: &mut KnownSecrets, value: &str) {
+    secrets.add(value.to_owned().into());
+    let Some((scheme, credential)) = value.trim().split_once(' ') else {
+        return;
+    };
+    let credential = credential.trim();
+    secrets.add(credential.to_owned().into());
+    if scheme.eq_ignore_ascii_case("basic") {
+        use base64::Engine as _;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(credential);
+        if let Some(password) = decoded
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|pair| pair.split_once(':').map(|(_, p)| p.to_owned()))
+        {
+            secrets.add(password.into());
+        }
     }
 }
 

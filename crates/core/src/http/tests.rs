@@ -236,7 +236,7 @@ mod against_a_server {
         let config = HttpConfig {
             request_timeout: Duration::from_millis(200),
             total_deadline: Duration::from_millis(700),
-            max_retries: 100,
+            max_retries: 10,
             ..fast()
         };
         let err = get(&client(config), &server, Idempotency::Idempotent)
@@ -472,4 +472,19 @@ mod against_a_server {
         }
         assert!(!logs.contains(SECRET), "secret in logs:\n{logs}");
     }
+}
+
+#[test]
+fn a_config_built_in_code_is_checked_too() {
+    let config = HttpConfig {
+        total_deadline: Duration::MAX,
+        ..HttpConfig::default()
+    };
+    let err = HttpClient::new("test", config).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(
+        err.to_string()
+            .contains("http.total_deadline: must be at most 1h"),
+        "{err}"
+    );
 }
