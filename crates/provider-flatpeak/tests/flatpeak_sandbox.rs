@@ -675,3 +675,97 @@ async fn secrets_never_appear_in_debug_errors_logs_or_snapshots() {
         "the login was logged"
     );
 }
+
+/// A vendor that echoes secrets, floods and injects: every error stays bounded, on one line,
+/// and free of the API key and the connect token.
+#[tokio::test]
+async fn a_hostile_vendor_cannot_leak_flood_or_inject_through_errors() {
+    let s = setup().await;
+    let config: utilconnect_flatpeak::FlatpeakConfig =
+        s.sandbox.provider_config().extract().unwrap();
+    use secrecy::ExposeSecret as _;
+    let api_key = config.api_key.expose_secret().to_owned();
+    let assert_clean = |err: &utilconnect::Error, secrets: &[&str]| {
+        for shown in [err.to_string(), format!("{err:?}")] {
+            for secret in secrets {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(!shown.contains('\n') && !shown.contains('\r'), "{shown}");
+            assert!(shown.len() < 4096, "{} bytes", shown.len());
+        }
+    };
+
+    // The login refused, echoing the API key in prose and under an innocent key.
+    for body in [
+        format!("client secret {api_key} rejected"),
+        format!(r#"{{"message":"key {api_key} is not valid\nFAKE LOG LINE","note":"{api_key}"}}"#),
+    ] {
+        s.provider.clear_bearer().await;
+        s.sandbox
+            .faults()
+            .inject("GET", "/login", FaultAction::status(403, body), 1);
+        let err = s.connector.start("u", CALLBACK).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unauthorized);
+        assert_clean(&err, &[&api_key]);
+        s.sandbox.faults().clear();
+    }
+
+    // Retrieve answers that echo the connect token, flood and inject.
+    let huge_action = format!("{}\nINJECTED", "X".repeat(900 * 1024));
+    type BodyFor = Box<dyn Fn(&str) -> String>;
+    let cases: Vec<(BodyFor, ErrorKind)> = vec![
+        (
+            Box::new(move |cot: &str| {
+                serde_json::json!({"id": cot, "object": "connect_token",
+                    "complete_action": format!("{huge_action}{cot}")})
+                .to_string()
+            }),
+            ErrorKind::Unexpected,
+        ),
+        (
+            Box::new(|cot: &str| {
+                serde_json::json!({"object": "error", "type": "api_error",
+                    "code": format!("bad\ncode {cot}"), "message": "oops"})
+                .to_string()
+            }),
+            ErrorKind::Unexpected,
+        ),
+        (
+            Box::new(|cot: &str| format!(r#"{{"id":"{cot}","note":"{cot}","live_mode":"no"}}"#)),
+            ErrorKind::Decode,
+        ),
+    ];
+    for (body, kind) in cases {
+        let started = s.start("u").await;
+        let callback = s.act(&started, UserAction::Approve).await;
+        let cot = query(&callback)["fp_cot"].clone();
+        s.sandbox.faults().inject(
+            "GET",
+            "/connect/token",
+            FaultAction::status(200, body(&cot)),
+            1,
+        );
+        let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{err}");
+        assert_clean(&err, &[&cot, &api_key]);
+        s.sandbox.faults().clear();
+    }
+}
+
+#[tokio::test]
+async fn a_token_born_expired_is_a_decode_error_naming_expires_in() {
+    let s = setup().await;
+    s.sandbox.faults().inject(
+        "POST",
+        "/connect/token",
+        FaultAction::status(
+            200,
+            r#"{"connect_token":"cot_zero","expires_in":0,"live_mode":false}"#,
+        ),
+        1,
+    );
+    let err = s.connector.start("u", CALLBACK).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    assert_eq!(err.json_path(), Some("expires_in"));
+    assert!(!err.to_string().contains("cot_zero"), "{err}");
+}

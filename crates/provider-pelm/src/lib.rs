@@ -29,6 +29,19 @@
 //! Errors are `{"error_code", "message"}` bodies, mapped in one function (see the table on
 //! `errors::map_error`, reproduced in the README).
 //!
+//! # Limit: a code is not bound to its flow on the wire
+//!
+//! Pelm's exchange takes the code alone and answers with tokens alone: nothing says which
+//! connect token, and so which `user_id`, a code came from. A callback carrying user A's
+//! `code` with user B's `state` therefore completes as user B, linking A's utility account
+//! to B, and neither the SDK nor Pelm can tell. (The sandbox behaves as Pelm does: it checks
+//! that a code is its own, unexpired, unused and exchanged with the client's credentials.)
+//! The guard is the state, which must stay with the user who started the flow: keep
+//! `Started::state` in that user's browser session (an HttpOnly cookie) and compare it with
+//! the callback's `state` before calling `finish`. `check_callback` refuses a missing, empty
+//! or malformed code before the session is consumed, and a code Pelm refuses leaves the
+//! session in place, so a forged callback cannot burn the real flow.
+//!
 //! # Assumptions (not documented by Pelm; each is configuration or easy to change)
 //!
 //! - **Token path**: the guide's prose says `/auth/connect_token`, every official sample

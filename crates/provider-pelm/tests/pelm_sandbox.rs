@@ -553,3 +553,70 @@ async fn secrets_never_appear_in_debug_errors_logs_or_snapshots() {
         "the flow was logged"
     );
 }
+
+/// A vendor that echoes secrets and injects lines: errors stay bounded, on one line, and free
+/// of the client secret and the code.
+#[tokio::test]
+async fn a_hostile_vendor_cannot_leak_or_inject_through_errors() {
+    let s = setup().await;
+    let config: utilconnect_pelm::PelmConfig = s.sandbox.provider_config().extract().unwrap();
+    let secret = config.client_secret.expose_secret().to_owned();
+    let started = s.start("user-1").await;
+    let callback = s.act(&started, UserAction::Approve).await;
+    let code = Callback::parse(callback.as_str())
+        .unwrap()
+        .param("code")
+        .unwrap()
+        .expose_secret()
+        .to_owned();
+    let body = format!(
+        r#"{{"error_code":"token_invalid\nFAKE LOG LINE {code}","message":"client secret {secret} rejected for code {code}"}}"#
+    );
+    s.sandbox
+        .faults()
+        .inject("POST", "/auth/token", FaultAction::status(401, body), 1);
+    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidCode);
+    for shown in [err.to_string(), format!("{err:?}")] {
+        assert!(!shown.contains(&secret), "{shown}");
+        assert!(!shown.contains(&code), "{shown}");
+        assert!(!shown.contains('\n'), "{shown}");
+    }
+    // Pelm refused the code: the session is kept, so the real callback still finishes.
+    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    assert_eq!(connection.user_id(), "user-1");
+
+    // A user-supplied error description cannot forge a log line either.
+    let started = s.start("user-2").await;
+    let forged = format!(
+        "{CALLBACK}&error=access_denied&error_description=ok%0AINFO%20admin%20logged%20in&state={}",
+        started.state.as_str()
+    );
+    let err = s.connector.finish(&forged).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    assert!(!err.to_string().contains('\n'), "{err}");
+    assert!(err.to_string().contains("ok\\nINFO"), "{err}");
+}
+
+/// The documented limit (crate docs, "a code is not bound to its flow"): nothing on Pelm's
+/// wire ties a code to the connect token it came from, so A's code with B's state finishes
+/// B's flow. This pins that behaviour so a change to it is seen and the docs follow.
+#[tokio::test]
+async fn a_code_from_another_flow_cannot_be_told_apart_as_documented() {
+    let s = setup().await;
+    let a = s.start("user-a").await;
+    let b = s.start("user-b").await;
+    let callback_a = s.act(&a, UserAction::Approve).await;
+    let code_a = Callback::parse(callback_a.as_str())
+        .unwrap()
+        .param("code")
+        .unwrap()
+        .expose_secret()
+        .to_owned();
+    let swapped = format!("{CALLBACK}&code={code_a}&state={}", b.state.as_str());
+    let connection = s.connector.finish(&swapped).await.unwrap();
+    assert_eq!(connection.user_id(), "user-b");
+    // The code was single-use at the vendor: A's own callback now fails, and says so.
+    let err = s.connector.finish(callback_a.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidCode);
+}

@@ -371,31 +371,48 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_oversized_and_slow_answers_give_typed_errors() {
+        // On a loaded machine an attempt may time out and be retried: the malformed and
+        // oversized faults therefore answer every attempt, under a timeout that only load
+        // could reach, so the retry meets the same fault instead of a healthy answer.
         let server = server().await;
+        let patient = HttpClient::new("sandbox-test", HttpConfig::default()).unwrap();
+        let url = server.base_url().join("/ping").unwrap();
+        let every_attempt = usize::MAX;
         server
             .faults()
-            .inject("POST", "/ping", FaultAction::MalformedBody, 1);
-        let err = ping(&server, Idempotency::Idempotent)
+            .inject("POST", "/ping", FaultAction::MalformedBody, every_attempt);
+        let err = patient
+            .send(Operation::CreateToken, Idempotency::Idempotent, |c| {
+                c.post(url.clone())
+            })
             .await
             .unwrap()
             .json::<Pong>("sandbox-test", Operation::CreateToken)
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Decode);
 
+        server.faults().clear();
         server.faults().inject(
             "POST",
             "/ping",
             FaultAction::OversizedBody(2 * 1024 * 1024),
-            1,
+            every_attempt,
         );
-        let err = ping(&server, Idempotency::Idempotent).await.unwrap_err();
+        let err = patient
+            .send(Operation::CreateToken, Idempotency::Idempotent, |c| {
+                c.post(url.clone())
+            })
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::ResponseTooLarge);
 
+        // A 2 s delay against a 300 ms attempt timeout; not idempotent, so not retried.
+        server.faults().clear();
         server.faults().inject(
             "POST",
             "/ping",
             FaultAction::Delay(Duration::from_secs(2)),
-            1,
+            every_attempt,
         );
         let err = ping(&server, Idempotency::NotIdempotent).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout);
