@@ -30,7 +30,7 @@ fn bounded(text: String, max_chars: usize) -> String {
 
 /// Vendor-supplied text: redacted, then sanitized and cut.
 fn vendor_text(text: &str, max_chars: usize) -> String {
-    redact::sanitize(&redact::redact_text(text), max_chars)
+    redact::keepable(text, &KnownSecrets::new(), max_chars)
 }
 
 /// What went wrong, coarse enough to branch on.

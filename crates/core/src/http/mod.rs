@@ -345,11 +345,12 @@ pub fn vendor_error(
     match vendor {
         Some((code, text)) => {
             // Scrubbed before they are cut, so no part of a secret survives the cut.
+            let secrets = response.known_secrets();
             if let Some(code) = code {
-                error = error.with_vendor_code(response.known_secrets().scrub(code));
+                error = error.with_vendor_code(redact::keepable(code, secrets, usize::MAX));
             }
             if let Some(text) = text {
-                error = error.with_vendor_message(response.known_secrets().scrub(text));
+                error = error.with_vendor_message(redact::keepable(text, secrets, usize::MAX));
             }
         }
         None if !response.body().is_empty() => error = error.with_body_excerpt(response.excerpt()),

@@ -50,9 +50,15 @@ const SECRET_KEYS: &[&str] = &["code", "auth_code", "authorization_code"];
 /// assert!(!utilconnect::redact::is_secret_key("user_id"));
 /// ```
 pub fn is_secret_key(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    SECRET_KEYS.contains(&lower.as_str())
-        || SECRET_KEY_PARTS.iter().any(|part| lower.contains(part))
+    // Without allocating: the scanners ask this for every key of a vendor body.
+    let name = name.as_bytes();
+    SECRET_KEYS
+        .iter()
+        .any(|key| name.eq_ignore_ascii_case(key.as_bytes()))
+        || SECRET_KEY_PARTS.iter().any(|part| {
+            name.windows(part.len())
+                .any(|window| window.eq_ignore_ascii_case(part.as_bytes()))
+        })
 }
 
 /// Replaces every secret-looking value in `text` with [`REDACTED`]: values of secret-named
@@ -97,11 +103,38 @@ pub fn excerpt(body: &[u8]) -> String {
 /// assert_eq!(text, "client secret [REDACTED] rejected");
 /// ```
 pub fn excerpt_scrubbing(body: &[u8], secrets: &KnownSecrets) -> String {
-    // Scrub and redact the whole text before cutting, so a cut cannot split a key from its
-    // value or leave part of a secret; every step is linear, so this stays cheap.
-    let text = String::from_utf8_lossy(body);
-    let text = secrets.scrub(&text);
-    sanitize(&redact_text(&text), EXCERPT_CHARS)
+    let window = &body[..body.len().min(WINDOW_BYTES + 3)];
+    keepable(&String::from_utf8_lossy(window), secrets, EXCERPT_CHARS)
+}
+
+/// How much of a vendor text is read to make what is kept of it. What is kept is at most a
+/// few hundred characters, so reading further costs CPU (a hostile body may be megabytes)
+/// for nothing shown.
+pub const WINDOW_BYTES: usize = 16 * 1024;
+
+/// Vendor or user `text` made fit to keep in an error or a log: its first [`WINDOW_BYTES`],
+/// scrubbed of `secrets`, [redacted](redact_text), then [sanitized](sanitize) to `max_chars`.
+///
+/// The cut at the window cannot leak: a value cut off is redacted up to the cut as if the
+/// text ended there, and a known secret that straddles the cut is dropped with the rest.
+///
+/// ```
+/// use utilconnect::redact::{KnownSecrets, keepable};
+/// let secrets = KnownSecrets::new().with("cot_42".into());
+/// let text = "{\"id\":\"cot_42\",\"data\":{\"access_token\":\"at\"}}\nnext";
+/// assert_eq!(
+///     keepable(text, &secrets, 200),
+///     r#"{"id":"[REDACTED]","data":{"access_token":"[REDACTED]"}}\nnext"#,
+/// );
+/// ```
+pub fn keepable(text: &str, secrets: &KnownSecrets, max_chars: usize) -> String {
+    let mut cut = text.len().min(WINDOW_BYTES);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let cut = secrets.safe_cut(text, cut);
+    let window = secrets.scrub(&text[..cut]);
+    sanitize(&redact_text(&window), max_chars)
 }
 
 /// `text` made safe to keep in an error or a log line: control and bidirectional-formatting
@@ -114,7 +147,7 @@ pub fn excerpt_scrubbing(body: &[u8], secrets: &KnownSecrets) -> String {
 /// ```
 pub fn sanitize(text: &str, max_chars: usize) -> String {
     use std::fmt::Write as _;
-    let mut out = String::with_capacity(text.len().min(max_chars + 8));
+    let mut out = String::with_capacity(text.len().min(max_chars.saturating_add(8)));
     // Counted in characters written, escapes included: the bound is on what is kept.
     let mut shown = 0;
     for c in text.chars() {
@@ -198,14 +231,33 @@ impl KnownSecrets {
     pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut text = Cow::Borrowed(text);
         for secret in &self.values {
-            let value = secret.expose_secret();
-            for spelling in spellings(value) {
-                if text.contains(spelling.as_ref()) {
+            for spelling in spellings(secret.expose_secret()) {
+                // memchr's SIMD search: a hostile body may be megabytes.
+                if memchr::memmem::find(text.as_bytes(), spelling.as_bytes()).is_some() {
                     text = Cow::Owned(text.replace(spelling.as_ref(), REDACTED));
                 }
             }
         }
         text
+    }
+
+    /// `cut`, or an earlier char boundary so that no secret straddles it: cutting through a
+    /// secret would keep its first part where `scrub` cannot recognise it.
+    fn safe_cut(&self, text: &str, mut cut: usize) -> usize {
+        for secret in &self.values {
+            for spelling in spellings(secret.expose_secret()) {
+                let len = spelling.len();
+                let from = cut.saturating_sub(len - 1);
+                let to = (cut + len - 1).min(text.len());
+                let region = &text.as_bytes()[from..to];
+                if let Some(at) = memchr::memmem::find(region, spelling.as_bytes()) {
+                    if from + at < cut && from + at + len > cut {
+                        cut = from + at;
+                    }
+                }
+            }
+        }
+        cut
     }
 }
 

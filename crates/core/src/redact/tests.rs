@@ -140,3 +140,40 @@ fn huge_hostile_bodies_cost_linear_work() {
         assert!(out.chars().count() <= EXCERPT_CHARS + 1);
     }
 }
+
+#[test]
+fn a_secret_cut_by_the_window_is_not_shown_in_part() {
+    let secret = "cot_flow_secret_value";
+    let mut text = String::from(r#"{"access_token":""#);
+    let filler = WINDOW_BYTES - 5 - text.len() - r#"","x":""#.len();
+    text.push_str(&"a".repeat(filler));
+    text.push_str(r#"","x":""#);
+    text.push_str(secret);
+    text.push_str(r#""}"#);
+    assert!(text.find(secret).unwrap() < WINDOW_BYTES);
+    assert!(text.find(secret).unwrap() + secret.len() > WINDOW_BYTES);
+    let secrets = KnownSecrets::new().with(secret.into());
+    let kept = keepable(&text, &secrets, 1000);
+    assert!(
+        kept.starts_with(r#"{"access_token":"[REDACTED]","x":""#),
+        "{kept}"
+    );
+    assert!(!kept.contains("cot_"), "{kept}");
+}
+
+#[test]
+fn keepable_reads_only_the_window() {
+    // A secret-named key past the window cannot matter: nothing past it is kept.
+    let text = format!("{}{}", "n".repeat(WINDOW_BYTES), "token=abc");
+    let kept = keepable(&text, &KnownSecrets::new(), usize::MAX);
+    assert_eq!(kept.len(), WINDOW_BYTES);
+}
+
+#[test]
+fn secret_key_names_match_without_regard_to_case() {
+    assert!(is_secret_key("ACCESS_TOKEN"));
+    assert!(is_secret_key("X-Api-Key"));
+    assert!(is_secret_key("CODE"));
+    assert!(!is_secret_key("zip_code"));
+    assert!(!is_secret_key("tokn"));
+}
