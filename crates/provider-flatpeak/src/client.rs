@@ -309,23 +309,48 @@ impl FlatpeakProvider {
                     .query(&[("connect_token", token.expose_secret())])
             })
             .await?;
-        // The answer echoes the token as `id`: keep it out of any decode error.
-        let retrieved: SessionResponse =
-            response.json_scrubbing(crate::NAME, Operation::Complete, &[token])?;
-        if retrieved.object.as_deref() == Some("error") {
-            let body: ErrorBody = serde_json::from_slice(response.body()).unwrap_or_default();
-            let code = body.code.as_deref().or(body.error_type.as_deref());
-            return Err(vendor_error(
-                &response,
-                crate::NAME,
-                Operation::Complete,
-                ErrorKind::Unexpected,
-                "Flatpeak answered 200 OK with an error body",
-                Some((code, body.message.as_deref())),
-            ));
-        }
-        connection_from(session, retrieved)
+        outcome_of(session, &response, token)
     }
+}
+
+/// What a successful retrieve answer says about the flow.
+pub(crate) fn outcome_of(
+    session: &PendingSession,
+    response: &Response,
+    token: &SecretString,
+) -> Result<Connection> {
+    // The answer echoes the token as `id`: keep it out of any decode error.
+    let retrieved: SessionResponse =
+        response.json_scrubbing(crate::NAME, Operation::Complete, &[token])?;
+    if retrieved.object.as_deref() == Some("error") {
+        let body: ErrorBody = serde_json::from_slice(response.body()).unwrap_or_default();
+        let code = body.code.as_deref().or(body.error_type.as_deref());
+        return Err(vendor_error(
+            response,
+            crate::NAME,
+            Operation::Complete,
+            ErrorKind::Unexpected,
+            "Flatpeak answered 200 OK with an error body",
+            Some((code, body.message.as_deref())),
+        ));
+    }
+    let connection = connection_from(session, retrieved)?;
+    // Ids are shown and stored as plain text: one that carries the token is an echo, not an id.
+    let echoed = connection.vendor_ids().values().any(|id| {
+        !KnownSecrets::new()
+            .with(token.clone())
+            .scrub(id)
+            .eq(id.as_str())
+    });
+    if echoed {
+        return Err(Error::new(
+            ErrorKind::Unexpected,
+            Operation::Complete,
+            "Flatpeak answered with an id that carries the connect token",
+        )
+        .with_provider(crate::NAME));
+    }
+    Ok(connection)
 }
 
 /// The callback's connect token, checked against the flow's: missing means the user came back

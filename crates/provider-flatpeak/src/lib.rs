@@ -65,6 +65,8 @@ mod bearer;
 mod client;
 mod config;
 mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 mod options;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

@@ -75,6 +75,8 @@
 mod client;
 mod config;
 mod errors;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 mod wire;

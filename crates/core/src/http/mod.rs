@@ -196,6 +196,35 @@ pub struct Response {
 }
 
 impl Response {
+    /// A response built from its parts, for testing or fuzzing a provider's decoding and
+    /// error mapping without a server. Its [known secrets](Self::known_secrets) are `secrets`.
+    ///
+    /// ```
+    /// use utilconnect::http::Response;
+    /// use utilconnect::redact::KnownSecrets;
+    /// let response = Response::from_parts(
+    ///     http::StatusCode::UNAUTHORIZED,
+    ///     http::HeaderMap::new(),
+    ///     bytes::Bytes::from_static(b"secret sk_1 refused"),
+    ///     KnownSecrets::new().with("sk_1".into()),
+    /// );
+    /// assert_eq!(response.excerpt(), "secret [REDACTED] refused");
+    /// ```
+    pub fn from_parts(
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+        secrets: KnownSecrets,
+    ) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+            attempts: 1,
+            secrets,
+        }
+    }
+
     /// The status code.
     pub fn status(&self) -> StatusCode {
         self.status

@@ -1,0 +1,69 @@
+//! Entry points for the fuzz targets in `fuzz/` (not a stable API): Flatpeak's own decoding
+//! and error mapping of one vendor answer, as the provider runs them after each call.
+
+use std::time::{Duration, SystemTime};
+
+use secrecy::SecretString;
+use utilconnect::http::Response;
+use utilconnect::{ConnectToken, Error, Operation, PendingSession, State, TokenRequest, Url};
+
+use crate::client::outcome_of;
+use crate::errors::map_error;
+use crate::wire::{CreateTokenResponse, LoginResponse};
+
+/// What the provider makes of `response` as the answer to each of its calls (login, token,
+/// retrieve of a flow whose connect token is `token`): `Ok` when it decodes to a connection,
+/// else the error an app would see.
+pub fn outcomes(response: &Response, token: &SecretString) -> Vec<Result<(), Error>> {
+    // The retrieve request carries the token in its query, so its answer is scrubbed of it.
+    let mut secrets = response.known_secrets().clone();
+    secrets.add(token.clone());
+    let retrieved = Response::from_parts(
+        response.status(),
+        response.headers().clone(),
+        response.body().clone(),
+        secrets,
+    );
+    [
+        Operation::Authenticate,
+        Operation::CreateToken,
+        Operation::Complete,
+    ]
+    .into_iter()
+    .map(|operation| {
+        let response = if operation == Operation::Complete {
+            &retrieved
+        } else {
+            response
+        };
+        if !response.status().is_success() {
+            return Err(map_error(response, operation));
+        }
+        match operation {
+            Operation::Authenticate => response
+                .json::<LoginResponse>(crate::NAME, operation)
+                .map(drop),
+            Operation::CreateToken => response
+                .json::<CreateTokenResponse>(crate::NAME, operation)
+                .map(drop),
+            _ => outcome_of(&session(token), response, token).map(drop),
+        }
+    })
+    .collect()
+}
+
+fn session(token: &SecretString) -> PendingSession {
+    let request = TokenRequest::new(
+        "fuzz-user",
+        Url::parse("https://app.example/cb").expect("constant URL"),
+        State::parse("fuzzstate").expect("constant state"),
+    )
+    .expect("constant request");
+    let token = ConnectToken::new(
+        crate::NAME,
+        token.clone(),
+        Duration::from_secs(60),
+        &request,
+    );
+    PendingSession::new(&token, "fuzz-user", SystemTime::UNIX_EPOCH)
+}
