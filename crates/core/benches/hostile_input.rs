@@ -60,6 +60,35 @@ fn main() {
         "NOT met"
     };
     println!("worst: {worst:.2} ms per MiB (goal <= {GOAL_MS_PER_MIB} ms per MiB): {verdict}");
+    config_at_the_cap(rounds);
+}
+
+/// The largest configuration read (`MAX_CONFIG_BYTES` of one-line keys): what a runaway file
+/// can cost at load, now that a larger one is refused before parsing.
+fn config_at_the_cap(rounds: usize) {
+    let mut toml = String::from("provider = \"x\"\n[providers.x]\n");
+    let mut key = 0;
+    while toml.len() + 16 < utilconnect::MAX_CONFIG_BYTES as usize {
+        toml.push_str(&format!("k{key:07} = 1\n"));
+        key += 1;
+    }
+    let mut times: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let started = Instant::now();
+            let config = utilconnect::Config::from_toml_str(&toml).expect("valid TOML");
+            let _ = config
+                .provider_config("x")
+                .extract_key::<utilconnect::http::HttpConfig>("http");
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    let median = times[times.len() / 2];
+    println!(
+        "config at the {} KiB cap ({key} keys): loaded in {:.1} ms (median of {rounds}); a larger file is refused unread",
+        utilconnect::MAX_CONFIG_BYTES / 1024,
+        median.as_secs_f64() * 1000.0
+    );
 }
 
 /// What a provider would decode: a shape the hostile bodies do not have.

@@ -48,7 +48,8 @@ mod store;
 pub use callback::{Callback, MAX_CALLBACK_URL_BYTES, MAX_PARAM_BYTES, MAX_PARAMS};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    BaseUrl, Config, DEFAULT_CONFIG_FILE, ENV_PREFIX, ProviderConfig, lenient, limits,
+    BaseUrl, Config, DEFAULT_CONFIG_FILE, ENV_PREFIX, MAX_CONFIG_BYTES, ProviderConfig, lenient,
+    limits,
 };
 pub use connector::{ConnectUrl, Connector, ConnectorBuilder, Started};
 pub use error::{
