@@ -144,6 +144,89 @@ mod against_a_server {
             .await
     }
 
+    /// A vendor that echoes the whole request in its error: the credentials the request
+    /// carried (bearer, secret header, Basic password, secret query and form values) and the
+    /// client's own secret are scrubbed from every text the error keeps.
+    #[tokio::test]
+    async fn secrets_a_request_carried_are_scrubbed_from_an_echoing_answer() {
+        let server = MockServer::start().await;
+        Mock::given(path("/thing"))
+            .respond_with(|request: &wiremock::Request| {
+                // Values only, in prose: nothing a key-based redaction could recognise.
+                use base64::Engine as _;
+                let mut values: Vec<String> = request
+                    .url
+                    .query_pairs()
+                    .map(|(_, v)| v.into_owned())
+                    .collect();
+                values.extend(
+                    url::form_urlencoded::parse(&request.body).map(|(_, v)| v.into_owned()),
+                );
+                for value in request.headers.values() {
+                    let value = value.to_str().unwrap_or("");
+                    let credential = value.split_once(' ').map_or(value, |(_, c)| c);
+                    values.push(credential.to_owned());
+                    if let Ok(decoded) =
+                        base64::engine::general_purpose::STANDARD.decode(credential)
+                    {
+                        values.push(String::from_utf8_lossy(&decoded).into_owned());
+                    }
+                }
+                let echo = format!(
+                    "{{\"message\":\"refused {}\",\"error_code\":\"{}\"}}",
+                    values.join(" "),
+                    values.join("/"),
+                );
+                ResponseTemplate::new(401).set_body_string(echo)
+            })
+            .mount(&server)
+            .await;
+        let http = client(fast())
+            .with_known_secrets(KnownSecrets::new().with("client-secret-never-sent".into()));
+        let url = format!("{}/thing?connect_token=cot-in-query&user=u1", server.uri());
+        let response = http
+            .send(Operation::Complete, Idempotency::NotIdempotent, |c| {
+                c.post(&url)
+                    .bearer_auth("bearer-in-header")
+                    .header("x-api-secret", "secret-in-header")
+                    .form(&[("code", "code-in-form"), ("grant_type", "code")])
+            })
+            .await
+            .unwrap();
+        let basic = http
+            .send(Operation::Authenticate, Idempotency::Idempotent, |c| {
+                c.post(&url).basic_auth("acc_1", Some("basic-password"))
+            })
+            .await
+            .unwrap();
+        for (response, message) in [(&response, "refused"), (&basic, "refused")] {
+            let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+            let err = vendor_error(
+                response,
+                "test",
+                Operation::Complete,
+                ErrorKind::Unauthorized,
+                message,
+                Some((body["error_code"].as_str(), body["message"].as_str())),
+            );
+            let shown = format!("{err} {err:?} {}", response.excerpt());
+            for secret in [
+                "bearer-in-header",
+                "secret-in-header",
+                "code-in-form",
+                "cot-in-query",
+                "basic-password",
+                "YWNjXzE6YmFzaWMtcGFzc3dvcmQ", // base64 of acc_1:basic-password
+            ] {
+                assert!(!shown.contains(secret), "{secret} in {shown}");
+            }
+            assert!(
+                shown.contains(" u1 "),
+                "non-secret values are kept: {shown}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn retries_5xx_then_succeeds() {
         let server = MockServer::start().await;
