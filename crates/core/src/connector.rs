@@ -11,7 +11,7 @@ use url::Url;
 use crate::callback::Callback;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::error::{Error, ErrorKind, ErrorStatus, Operation, Result};
 use crate::flow::{Connection, Options, PendingSession, TokenRequest};
 use crate::provider::ConnectProvider;
 use crate::registry;
@@ -246,9 +246,11 @@ impl Connector {
     /// vendor call (state, expiry, an `error` parameter, the provider's
     /// [`check_callback`](ConnectProvider::check_callback)): a forged callback that carries a
     /// real state leaves the real flow untouched. After the vendor call, the session is put
-    /// back when finishing can still succeed: on a temporary failure (the same callback can
-    /// be finished again) and when the vendor refused the code (the real callback may still
-    /// come). No code or token from the callback appears in an error.
+    /// back only when finishing can still succeed. The error's
+    /// [`status_of_call`](Error::status_of_call) says which: `Temporary` (finish the same
+    /// callback again later), `CallbackRefused` (the flow waits for its real callback) or
+    /// `Permanent` (the flow is over, e.g. a single-use exchange that timed out after it was
+    /// sent: start a new one). No code or token from the callback appears in an error.
     pub async fn finish(&self, callback_url: &str) -> Result<Connection> {
         let name = self.provider.info().name;
         let span = tracing::info_span!("utilconnect.finish", provider = name);
@@ -265,18 +267,27 @@ impl Connector {
     async fn finish_callback(&self, callback: &Callback) -> Result<Connection> {
         let name = self.provider.info().name;
         let session = self.find_session(callback).await?;
+        // Refused before the session is consumed: the flow is intact for its real callback.
+        let refused = |err: Error| err.with_status_of_call(ErrorStatus::CallbackRefused);
         if let Some(cancelled) = callback.vendor_error() {
             tracing::info!("user did not connect");
-            return Err(cancelled.with_provider(name));
+            return Err(refused(cancelled.with_provider(name)));
         }
-        self.provider.check_callback(&session, callback)?;
+        self.provider
+            .check_callback(&session, callback)
+            .map_err(refused)?;
         let session = self.claim(&session.state_digest).await?;
         match self.provider.complete(&session, callback).await {
             Ok(connection) => {
                 tracing::info!("flow finished");
                 Ok(connection)
             }
-            Err(err) if err.is_temporary() || err.kind() == ErrorKind::InvalidCode => {
+            Err(err)
+                if matches!(
+                    err.status_of_call(),
+                    ErrorStatus::Temporary | ErrorStatus::CallbackRefused
+                ) =>
+            {
                 match self.store.put(session).await {
                     Ok(()) => {
                         tracing::info!(kind = %err.kind(), "session kept: the flow can still be finished")

@@ -83,12 +83,23 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Whether an error of this kind may succeed if the same call is retried later.
+    /// Whether an error of this kind is [`ErrorStatus::Temporary`] unless the error says
+    /// otherwise (see [`Error::status_of_call`]).
     pub fn is_temporary(self) -> bool {
         matches!(
             self,
             Self::RateLimited | Self::Upstream | Self::Network | Self::Timeout | Self::Pending
         )
+    }
+
+    /// The status an error of this kind has unless its maker sets another.
+    pub fn default_status(self) -> ErrorStatus {
+        match self {
+            _ if self.is_temporary() => ErrorStatus::Temporary,
+            // The code is not this flow's or no longer good: the flow's own callback may be.
+            Self::InvalidCode => ErrorStatus::CallbackRefused,
+            _ => ErrorStatus::Permanent,
+        }
     }
 
     /// A short, stable, human-readable name for the kind (used in messages and snapshots).
@@ -119,6 +130,53 @@ impl ErrorKind {
 }
 
 impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the caller may do after an error, apart from what happened ([`ErrorKind`]).
+///
+/// The kind says what went wrong; the status says whether trying again can help. They differ
+/// where it matters: a timeout is usually temporary, but a timed-out single-use exchange
+/// (a code, a claimed session) may have been processed and can only fail again.
+///
+/// For [`Connector::finish`](crate::Connector::finish) the status also says what became of
+/// the flow: kept for another try, kept for its real callback, or over.
+///
+/// ```
+/// use utilconnect::{Error, ErrorKind, ErrorStatus, Operation};
+/// let timeout = Error::new(ErrorKind::Timeout, Operation::Complete, "no answer");
+/// assert_eq!(timeout.status_of_call(), ErrorStatus::Temporary);
+/// let burnt = timeout.with_status_of_call(ErrorStatus::Permanent);
+/// assert!(!burnt.is_temporary());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorStatus {
+    /// The same call may succeed if made again, after [`Error::retry_after`] when given.
+    /// After `finish`: the session is kept, the same callback URL can be finished again.
+    Temporary,
+    /// The same call will fail again. After `finish`: the flow is over, start a new one.
+    Permanent,
+    /// This callback cannot finish the flow, but the flow is untouched: its session is kept
+    /// for the real callback (a forged or mangled callback, a code the vendor refused, a
+    /// user's `error`). Starting a new flow is the app's choice.
+    CallbackRefused,
+}
+
+impl ErrorStatus {
+    /// A short, stable name (used in messages and snapshots).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Temporary => "temporary",
+            Self::Permanent => "permanent",
+            Self::CallbackRefused => "callback refused",
+        }
+    }
+}
+
+impl fmt::Display for ErrorStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -186,6 +244,7 @@ pub struct Error {
 
 struct Inner {
     kind: ErrorKind,
+    status_of_call: ErrorStatus,
     operation: Operation,
     provider: Option<String>,
     message: String,
@@ -215,6 +274,7 @@ impl Error {
         Self {
             inner: Box::new(Inner {
                 kind,
+                status_of_call: kind.default_status(),
                 operation,
                 provider: None,
                 message: bounded(message.into(), MAX_MESSAGE_CHARS),
@@ -325,6 +385,13 @@ impl Error {
         self
     }
 
+    /// Sets what the caller may do (by default, the kind's
+    /// [`default_status`](ErrorKind::default_status)).
+    pub fn with_status_of_call(mut self, status: ErrorStatus) -> Self {
+        self.inner.status_of_call = status;
+        self
+    }
+
     /// Changes the operation (used when a shared helper's error surfaces in another step).
     pub fn with_operation(mut self, operation: Operation) -> Self {
         self.inner.operation = operation;
@@ -381,9 +448,14 @@ impl Error {
         self.inner.body_excerpt.as_deref()
     }
 
-    /// Whether retrying the same call later may succeed.
+    /// What the caller may do: retry, start again, or wait for the flow's real callback.
+    pub fn status_of_call(&self) -> ErrorStatus {
+        self.inner.status_of_call
+    }
+
+    /// Whether making the same call again may succeed ([`ErrorStatus::Temporary`]).
     pub fn is_temporary(&self) -> bool {
-        self.inner.kind.is_temporary()
+        self.inner.status_of_call == ErrorStatus::Temporary
     }
 }
 
@@ -420,6 +492,7 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Error")
             .field("kind", &self.inner.kind)
+            .field("status_of_call", &self.inner.status_of_call)
             .field("operation", &self.inner.operation)
             .field("provider", &self.inner.provider)
             .field("message", &self.inner.message)
@@ -479,6 +552,19 @@ mod tests {
         for kind in permanent {
             assert!(!kind.is_temporary(), "{kind:?} should be permanent");
         }
+    }
+
+    #[test]
+    fn status_defaults_follow_the_kind_and_can_be_overridden() {
+        let status = |kind| Error::new(kind, Operation::Complete, "x").status_of_call();
+        assert_eq!(status(ErrorKind::Timeout), ErrorStatus::Temporary);
+        assert_eq!(status(ErrorKind::Pending), ErrorStatus::Temporary);
+        assert_eq!(status(ErrorKind::InvalidCode), ErrorStatus::CallbackRefused);
+        assert_eq!(status(ErrorKind::Cancelled), ErrorStatus::Permanent);
+        let err = Error::new(ErrorKind::Timeout, Operation::Complete, "sent, no answer")
+            .with_status_of_call(ErrorStatus::Permanent);
+        assert!(!err.is_temporary());
+        assert_eq!(err.kind(), ErrorKind::Timeout, "the kind is unchanged");
     }
 
     #[test]

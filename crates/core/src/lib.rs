@@ -53,8 +53,8 @@ pub use config::{
 };
 pub use connector::{ConnectUrl, Connector, ConnectorBuilder, Started};
 pub use error::{
-    Error, ErrorKind, MAX_JSON_PATH_CHARS, MAX_MESSAGE_CHARS, MAX_VENDOR_CODE_CHARS, Operation,
-    Result,
+    Error, ErrorKind, ErrorStatus, MAX_JSON_PATH_CHARS, MAX_MESSAGE_CHARS, MAX_VENDOR_CODE_CHARS,
+    Operation, Result,
 };
 pub use flow::{
     AccessCredentials, ConnectToken, Connection, DataStatus, MAX_TOKEN_LIFETIME, MAX_USER_ID_BYTES,

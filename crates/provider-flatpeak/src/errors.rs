@@ -39,8 +39,7 @@ pub(crate) fn map_error(response: &Response, operation: Operation) -> Error {
         ),
         (404, _) if operation == Operation::Complete => (
             ErrorKind::NotFound,
-            "Flatpeak does not know this Connect session: unknown, expired, or already claimed \
-             (if an earlier attempt to finish timed out, it may have claimed it)",
+            "Flatpeak does not know this Connect session: unknown, expired, or already claimed",
         ),
         (404, _) => (ErrorKind::NotFound, "Flatpeak does not know this object"),
         (422, Some("pending_connect")) | (422, None) if operation == Operation::Complete => (

@@ -316,7 +316,7 @@ async fn a_callback_without_fp_cot_is_cancelled_without_any_request() {
 }
 
 #[tokio::test]
-async fn a_retrieve_processed_but_unanswered_is_not_resent_and_finishing_again_says_why() {
+async fn a_retrieve_processed_but_unanswered_is_not_resent_and_ends_the_flow() {
     let s = setup().await;
     let started = s.start("user-1").await;
     let callback = s.act(&started, UserAction::Approve).await;
@@ -329,6 +329,10 @@ async fn a_retrieve_processed_but_unanswered_is_not_resent_and_finishing_again_s
     );
     let err = s.connector.finish(callback.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
+    // Flatpeak may have claimed the session: finishing again can only fail, so the error
+    // says to start again rather than to retry, and the flow is over.
+    assert_eq!(err.status_of_call(), utilconnect::ErrorStatus::Permanent);
+    assert!(!err.is_temporary());
     assert_eq!(
         s.count("GET", "/connect/token"),
         1,
@@ -336,8 +340,8 @@ async fn a_retrieve_processed_but_unanswered_is_not_resent_and_finishing_again_s
     );
 
     let err = s.connector.finish(callback.as_str()).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::NotFound);
-    assert!(err.to_string().contains("may have claimed it"), "{err}");
+    assert_eq!(err.kind(), ErrorKind::StateMismatch);
+    assert_eq!(s.count("GET", "/connect/token"), 1, "nothing more was sent");
 }
 
 #[tokio::test]

@@ -453,11 +453,14 @@ async fn exchange_is_not_retried_after_a_timeout_that_reached_the_server() {
         1,
         "not resent"
     );
+    // The timed-out request did burn the code at the vendor, so finishing again can only
+    // fail: the error says the flow is over (start a new one), not "try again".
+    assert_eq!(err.status_of_call(), utilconnect::ErrorStatus::Permanent);
+    assert!(!err.is_temporary());
 
-    // The timed-out request did burn the code at the vendor: a blind resend would have
-    // failed too. Finishing again (the session was kept, a timeout is temporary) says so.
     let err = s.connector.finish(callback.as_str()).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidCode);
+    assert_eq!(err.kind(), ErrorKind::StateMismatch, "the session is gone");
+    assert_eq!(s.sandbox.requests().to_path("/auth/token").len(), 1);
 }
 
 #[tokio::test]

@@ -458,6 +458,11 @@ async fn a_forged_callback_with_a_real_state_does_not_burn_the_real_flow() {
     for (callback, kind) in forged {
         let err = connector.finish(&callback).await.unwrap_err();
         assert_eq!(err.kind(), kind, "{callback}: {err}");
+        assert_eq!(
+            err.status_of_call(),
+            ErrorStatus::CallbackRefused,
+            "{callback}"
+        );
         assert_eq!(store.len(), 1, "{callback} burnt the session");
     }
     // Only the wrong code reached the vendor; the rest were refused before any call.

@@ -576,7 +576,7 @@ impl HttpClient {
                             response.secrets = secrets;
                             Ok(response)
                         }
-                        Err(failure) => Err(failure.error),
+                        Err(failure) => Err(failure.into_error(idempotency)),
                     };
                 }
             };
@@ -825,6 +825,17 @@ impl Failure {
     fn after_send(mut self) -> Self {
         self.reached_server = true;
         self
+    }
+
+    /// The error to return: a single-use call that may have reached the vendor cannot be
+    /// made again, so its failure is permanent whatever its kind.
+    fn into_error(self, idempotency: Idempotency) -> Error {
+        if idempotency == Idempotency::NotIdempotent && self.reached_server {
+            self.error
+                .with_status_of_call(crate::error::ErrorStatus::Permanent)
+        } else {
+            self.error
+        }
     }
 
     fn retryable(&self, idempotency: Idempotency) -> bool {
