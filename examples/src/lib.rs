@@ -23,7 +23,7 @@ pub struct Target {
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Target")
-            .field("provider", &self.connector.provider().info().name)
+            .field("provider", &self.connector.provider().descriptor().name())
             .field(
                 "sandbox",
                 &self.sandbox.as_ref().map(|s| s.base_url().as_str()),

@@ -36,7 +36,7 @@ pub struct WebApp {
 impl std::fmt::Debug for WebApp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebApp")
-            .field("provider", &self.connector.provider().info().name)
+            .field("provider", &self.connector.provider().descriptor().name())
             .field("public_url", &self.public_url.as_str())
             .finish_non_exhaustive()
     }
@@ -124,7 +124,7 @@ async fn index(AxumState(app): AxumState<Arc<WebApp>>, headers: HeaderMap) -> Re
         .get(&id)
         .map(|s| s.user_id.clone())
         .unwrap_or_default();
-    let provider = app.connector.provider().info();
+    let provider = app.connector.provider().descriptor();
     let body = format!(
         r#"<h1>Utility data</h1>
 <p>Signed in as <strong id="user">{}</strong>. Provider: <strong id="provider">{}</strong>.</p>
@@ -132,7 +132,7 @@ async fn index(AxumState(app): AxumState<Arc<WebApp>>, headers: HeaderMap) -> Re
   <button id="connect" type="submit">Connect your utility account</button>
 </form>"#,
         escape_html(&user),
-        escape_html(provider.name),
+        escape_html(provider.name()),
     );
     with_cookie(
         Html(page("Connect your utility account", &body)).into_response(),

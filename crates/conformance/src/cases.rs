@@ -16,8 +16,12 @@ use crate::outcome::{CaseResult, Failure, check, expect_kind};
 pub async fn registry(h: &Harness) -> CaseResult {
     let provider = h.build(None)?;
     check(
-        provider.info().name == h.name(),
-        format!("descriptor `{}` built `{}`", h.name(), provider.info().name),
+        provider.descriptor().name() == h.name(),
+        format!(
+            "descriptor `{}` built `{}`",
+            h.name(),
+            provider.descriptor().name()
+        ),
     )?;
     let unknown = h.descriptor().build(
         &h.sandbox()

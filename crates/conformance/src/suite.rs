@@ -210,14 +210,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failed> {
         .map_err(|e| Failed::from(format!("no tokio runtime: {e}")))
 }
 
-/// The capabilities `provider` declares, read from a provider built against its sandbox.
+/// The capabilities `provider` declares, read from its registered descriptor.
 fn capabilities_of(provider: &str) -> Result<Vec<Capability>, String> {
-    let runtime = runtime().map_err(|e| e.message().map(str::to_owned).unwrap_or_default())?;
-    runtime.block_on(async {
-        let harness = Harness::start(provider).await.map_err(|f| f.to_string())?;
-        let built = harness.build(None).map_err(|f| f.to_string())?;
-        Ok(built.info().capabilities.to_vec())
-    })
+    utilconnect::provider(provider)
+        .map(|descriptor| descriptor.capabilities().to_vec())
+        .map_err(|e| e.to_string())
 }
 
 fn run_case(case: &Case, provider: &str, snapshot_dir: &std::path::Path) -> Result<(), Failed> {

@@ -23,8 +23,8 @@ use utilconnect::sandbox::{
 };
 use utilconnect::{
     BaseUrl, Callback, Clock, ConfigKey, ConnectProvider, ConnectToken, Connection, Error,
-    ErrorKind, ManualClock, Operation, PendingSession, ProviderConfig, ProviderDescriptor,
-    ProviderInfo, Result, TokenRequest, Url,
+    ErrorKind, ManualClock, Operation, PendingSession, ProviderConfig, ProviderDescriptor, Result,
+    TokenRequest, Url,
 };
 
 // ---------------------------------------------------------------- the provider
@@ -95,12 +95,8 @@ impl Toy {
 
 #[async_trait]
 impl ConnectProvider for Toy {
-    fn info(&self) -> ProviderInfo {
-        ProviderInfo {
-            name: "toy",
-            description: "a vendor from outside the workspace",
-            capabilities: &[],
-        }
+    fn descriptor(&self) -> &'static ProviderDescriptor {
+        &TOY
     }
 
     async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
@@ -154,16 +150,18 @@ fn build(table: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
     Ok(Arc::new(Toy { config, http }))
 }
 
-utilconnect::register_provider!(ProviderDescriptor::new(
+const TOY: ProviderDescriptor = ProviderDescriptor::new(
     "toy",
     "a vendor from outside the workspace",
     &[
         ConfigKey::secret("api_key", "toy API key"),
-        ConfigKey::required("base_url", "toy API")
+        ConfigKey::required("base_url", "toy API"),
     ],
     build,
     module_path!(),
-));
+);
+
+utilconnect::register_provider!(TOY);
 
 // ---------------------------------------------------------------- its sandbox
 

@@ -133,12 +133,16 @@ impl Callback {
         self.params.get(name)
     }
 
-    /// The values of the parameters with a [secret name](crate::redact::is_secret_key)
-    /// (`code`, `…token`, …), to scrub from any error about this callback.
-    pub fn known_secrets(&self) -> crate::redact::KnownSecrets {
+    /// The values of the parameters that carry a secret for `provider` (`code`, `…token`,
+    /// and its [declared ones](crate::ProviderDescriptor::is_secret_param)), to scrub from
+    /// any error about this callback.
+    pub fn known_secrets(
+        &self,
+        provider: &crate::ProviderDescriptor,
+    ) -> crate::redact::KnownSecrets {
         let mut secrets = crate::redact::KnownSecrets::new();
         for (name, value) in &self.params {
-            if crate::redact::is_secret_key(name) {
+            if provider.is_secret_param(name) {
                 secrets.add(value.clone());
             }
         }

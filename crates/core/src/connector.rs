@@ -32,17 +32,38 @@ use crate::store::{InMemorySessionStore, SessionStore};
 /// # Ok::<(), url::ParseError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct ConnectUrl(Url);
+pub struct ConnectUrl {
+    url: Url,
+    secret_params: &'static [&'static str],
+}
 
 impl ConnectUrl {
-    /// Wraps a connect URL.
+    /// Wraps a connect URL; `state` and parameters with a [secret
+    /// name](crate::redact::is_secret_key) are redacted when shown.
     pub fn new(url: Url) -> Self {
-        Self(url)
+        Self {
+            url,
+            secret_params: &[],
+        }
+    }
+
+    /// Also redacts these parameters when shown (a provider's
+    /// [`secret_params`](crate::ProviderDescriptor::secret_params)).
+    ///
+    /// ```
+    /// let url = utilconnect::Url::parse("https://connect.example/?ticket=t1&lang=en")?;
+    /// let shown = utilconnect::ConnectUrl::new(url).with_secret_params(&["ticket"]);
+    /// assert_eq!(shown.to_string(), "https://connect.example/?ticket=[REDACTED]&lang=en");
+    /// # Ok::<(), url::ParseError>(())
+    /// ```
+    pub fn with_secret_params(mut self, names: &'static [&'static str]) -> Self {
+        self.secret_params = names;
+        self
     }
 
     /// The full URL, token included: send the browser here, do not log it.
     pub fn expose(&self) -> &Url {
-        &self.0
+        &self.url
     }
 }
 
@@ -50,12 +71,15 @@ impl fmt::Display for ConnectUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let encode =
             |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>();
-        let mut shown = self.0.clone();
+        let mut shown = self.url.clone();
         let query: Vec<String> = self
-            .0
+            .url
             .query_pairs()
             .map(|(k, v)| {
-                let v = if k == "state" || crate::redact::is_secret_key(&k) {
+                let secret = k == "state"
+                    || crate::redact::is_secret_key(&k)
+                    || self.secret_params.contains(&k.as_ref());
+                let v = if secret {
                     crate::redact::REDACTED.to_owned()
                 } else {
                     encode(&v)
@@ -101,7 +125,10 @@ pub struct Started {
 /// # use url::Url;
 /// # #[derive(Debug)] struct Echo;
 /// # #[async_trait] impl ConnectProvider for Echo {
-/// #   fn info(&self) -> ProviderInfo { ProviderInfo { name: "echo", description: "", capabilities: &[] } }
+/// #   fn descriptor(&self) -> &'static ProviderDescriptor {
+/// #     fn build(_: &ProviderConfig) -> Result<std::sync::Arc<dyn ConnectProvider>> { unimplemented!() }
+/// #     const ECHO: ProviderDescriptor = ProviderDescriptor::new("echo", "", &[], build, "doc");
+/// #     &ECHO }
 /// #   async fn create_token(&self, r: &TokenRequest) -> Result<ConnectToken> {
 /// #     Ok(ConnectToken::new("echo", "tok".into(), std::time::Duration::from_secs(60), r)) }
 /// #   fn connect_url(&self, t: &ConnectToken) -> Result<Url> {
@@ -202,7 +229,7 @@ impl Connector {
         callback_url: &str,
         options: Options,
     ) -> Result<Started> {
-        let name = self.provider.info().name;
+        let name = self.provider.descriptor().name();
         let span = tracing::info_span!("utilconnect.start", provider = name);
         async {
             let callback_url = self.callback_urls.parse(callback_url).map_err(|e| {
@@ -228,7 +255,8 @@ impl Connector {
                 .map_err(|e| e.with_provider(name))?;
             tracing::info!(expires_in_s = token.lifetime().as_secs(), "flow started");
             Ok(Started {
-                connect_url: ConnectUrl::new(connect_url),
+                connect_url: ConnectUrl::new(connect_url)
+                    .with_secret_params(self.provider.descriptor().secret_params()),
                 state: request.state().clone(),
                 expires_at,
             })
@@ -252,20 +280,20 @@ impl Connector {
     /// `Permanent` (the flow is over, e.g. a single-use exchange that timed out after it was
     /// sent: start a new one). No code or token from the callback appears in an error.
     pub async fn finish(&self, callback_url: &str) -> Result<Connection> {
-        let name = self.provider.info().name;
+        let name = self.provider.descriptor().name();
         let span = tracing::info_span!("utilconnect.finish", provider = name);
         async {
             let callback = Callback::parse(callback_url).map_err(|e| e.with_provider(name))?;
             self.finish_callback(&callback)
                 .await
-                .map_err(|e| e.scrub(&callback.known_secrets()))
+                .map_err(|e| e.scrub(&callback.known_secrets(self.provider.descriptor())))
         }
         .instrument(span)
         .await
     }
 
     async fn finish_callback(&self, callback: &Callback) -> Result<Connection> {
-        let name = self.provider.info().name;
+        let name = self.provider.descriptor().name();
         let session = self.find_session(callback).await?;
         // Refused before the session is consumed: the flow is intact for its real callback.
         let refused = |err: Error| err.with_status_of_call(ErrorStatus::CallbackRefused);
@@ -302,7 +330,7 @@ impl Connector {
 
     /// The session the callback's state names, checked but not consumed.
     async fn find_session(&self, callback: &Callback) -> Result<PendingSession> {
-        let name = self.provider.info().name;
+        let name = self.provider.descriptor().name();
         let Some(raw_state) = callback.state() else {
             // A vendor may send an abandoned flow back without our state; its error still
             // tells the app what happened.
@@ -350,20 +378,20 @@ impl Connector {
         self.store
             .take(digest)
             .await
-            .map_err(|e| e.with_provider(self.provider.info().name))?
+            .map_err(|e| e.with_provider(self.provider.descriptor().name()))?
             .ok_or_else(|| self.mismatch("the callback's `state` was used by another request"))
     }
 
     fn mismatch(&self, message: &str) -> Error {
         Error::new(ErrorKind::StateMismatch, Operation::Complete, message)
-            .with_provider(self.provider.info().name)
+            .with_provider(self.provider.descriptor().name())
     }
 }
 
 impl fmt::Debug for Connector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connector")
-            .field("provider", &self.provider.info().name)
+            .field("provider", &self.provider.descriptor().name())
             .field("store", &self.store)
             .finish_non_exhaustive()
     }

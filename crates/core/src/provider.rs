@@ -11,6 +11,7 @@ use url::Url;
 use crate::callback::Callback;
 use crate::error::Result;
 use crate::flow::{ConnectToken, Connection, PendingSession, TokenRequest};
+use crate::registry::ProviderDescriptor;
 
 /// Something a provider can or cannot do; the conformance suite skips cases by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,24 +31,6 @@ pub enum Capability {
     Disconnect,
 }
 
-/// Static facts about a provider.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProviderInfo {
-    /// The registry name, as written in config (`pelm`, `flatpeak`).
-    pub name: &'static str,
-    /// One line for humans.
-    pub description: &'static str,
-    /// What this provider supports.
-    pub capabilities: &'static [Capability],
-}
-
-impl ProviderInfo {
-    /// Whether the provider declares `capability`.
-    pub fn supports(&self, capability: Capability) -> bool {
-        self.capabilities.contains(&capability)
-    }
-}
-
 /// One vendor's Connect flow.
 ///
 /// Implementations hold only wire details: request shapes, error mapping, authentication.
@@ -65,10 +48,16 @@ impl ProviderInfo {
 /// #[derive(Debug)]
 /// struct Echo;
 ///
+/// fn build(_: &ProviderConfig) -> Result<std::sync::Arc<dyn ConnectProvider>> {
+///     Ok(std::sync::Arc::new(Echo))
+/// }
+/// const ECHO: ProviderDescriptor =
+///     ProviderDescriptor::new("echo", "returns what it is given", &[], build, module_path!());
+///
 /// #[async_trait]
 /// impl ConnectProvider for Echo {
-///     fn info(&self) -> ProviderInfo {
-///         ProviderInfo { name: "echo", description: "returns what it is given", capabilities: &[] }
+///     fn descriptor(&self) -> &'static ProviderDescriptor {
+///         &ECHO
 ///     }
 ///     async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
 ///         let lifetime = std::time::Duration::from_secs(60);
@@ -84,12 +73,12 @@ impl ProviderInfo {
 ///     }
 /// }
 /// let provider: std::sync::Arc<dyn ConnectProvider> = std::sync::Arc::new(Echo);
-/// assert_eq!(provider.info().name, "echo");
+/// assert_eq!(provider.descriptor().name(), "echo");
 /// ```
 #[async_trait]
 pub trait ConnectProvider: Send + Sync + fmt::Debug {
-    /// Name, description and capabilities.
-    fn info(&self) -> ProviderInfo;
+    /// The provider's static facts: the same `const` its crate registers.
+    fn descriptor(&self) -> &'static ProviderDescriptor;
 
     /// Asks the vendor for a short-lived connect token for `request`.
     ///

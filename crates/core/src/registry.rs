@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
-use crate::provider::ConnectProvider;
+use crate::provider::{Capability, ConnectProvider};
 
 /// Builds a provider from its configuration table.
 pub type BuildFn = fn(&ProviderConfig) -> Result<Arc<dyn ConnectProvider>>;
@@ -68,12 +68,31 @@ impl ConfigKey {
     }
 }
 
-/// What a provider crate registers: its name, a description, its config keys and how to
-/// build it.
+/// Everything static about a provider, in one `const`: its name, a description, what it can
+/// do, its config keys, which of its parameters and headers carry secrets, and how to build
+/// it. The provider crate registers it with [`register_provider!`](crate::register_provider)
+/// and its provider returns it from [`ConnectProvider::descriptor`], so nothing is declared
+/// twice.
+///
+/// ```
+/// use utilconnect::{Capability, ProviderDescriptor};
+/// # fn build(_: &utilconnect::ProviderConfig) -> utilconnect::Result<std::sync::Arc<dyn utilconnect::ConnectProvider>> { unimplemented!() }
+/// const ACME: ProviderDescriptor =
+///     ProviderDescriptor::new("acme", "Acme Connect", &[], build, module_path!())
+///         .with_capabilities(&[Capability::UserCancel])
+///         .with_secret_params(&["acme_ticket"])
+///         .with_recorded_headers(&["acme-version", "acme-secret"]);
+/// assert!(ACME.supports(Capability::UserCancel));
+/// assert!(ACME.is_secret_param("acme_ticket") && ACME.is_secret_param("code"));
+/// ```
+#[derive(Clone, Copy)]
 pub struct ProviderDescriptor {
     name: &'static str,
     description: &'static str,
+    capabilities: &'static [Capability],
     config_keys: &'static [ConfigKey],
+    secret_params: &'static [&'static str],
+    recorded_headers: &'static [&'static str],
     build: BuildFn,
     origin: &'static str,
 }
@@ -91,10 +110,34 @@ impl ProviderDescriptor {
         Self {
             name,
             description,
+            capabilities: &[],
             config_keys,
+            secret_params: &[],
+            recorded_headers: &[],
             build,
             origin,
         }
+    }
+
+    /// What the provider supports (none by default); the conformance suite skips cases by it.
+    pub const fn with_capabilities(mut self, capabilities: &'static [Capability]) -> Self {
+        self.capabilities = capabilities;
+        self
+    }
+
+    /// Callback and connect-URL parameters that carry a secret under a name that does not
+    /// say so (names with `token`, `secret`, `code`, … are secret anyway; see
+    /// [`redact::is_secret_key`](crate::redact::is_secret_key)).
+    pub const fn with_secret_params(mut self, names: &'static [&'static str]) -> Self {
+        self.secret_params = names;
+        self
+    }
+
+    /// The vendor's own request headers (lower case) an emulator's request log records;
+    /// values of secret-named ones are redacted there.
+    pub const fn with_recorded_headers(mut self, names: &'static [&'static str]) -> Self {
+        self.recorded_headers = names;
+        self
     }
 
     /// The registry name (`pelm`, `flatpeak`), as written in config.
@@ -112,24 +155,40 @@ impl ProviderDescriptor {
         self.config_keys
     }
 
+    /// What the provider supports.
+    pub fn capabilities(&self) -> &'static [Capability] {
+        self.capabilities
+    }
+
+    /// Whether the provider declares `capability`.
+    pub fn supports(&self, capability: Capability) -> bool {
+        self.capabilities.contains(&capability)
+    }
+
+    /// The parameters declared with [`with_secret_params`](Self::with_secret_params).
+    pub fn secret_params(&self) -> &'static [&'static str] {
+        self.secret_params
+    }
+
+    /// Whether a callback or connect-URL parameter called `name` carries a secret for this
+    /// provider: declared so, or named like one.
+    pub fn is_secret_param(&self, name: &str) -> bool {
+        crate::redact::is_secret_key(name) || self.secret_params.contains(&name)
+    }
+
+    /// The headers declared with [`with_recorded_headers`](Self::with_recorded_headers).
+    pub fn recorded_headers(&self) -> &'static [&'static str] {
+        self.recorded_headers
+    }
+
     /// Where the descriptor was registered from.
     pub fn origin(&self) -> &'static str {
         self.origin
     }
 
-    /// Builds the provider from its table, checking that the result calls itself by the
-    /// registered name.
+    /// Builds the provider from its table.
     pub fn build(&self, config: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
-        let provider = (self.build)(config).map_err(|e| e.with_provider(self.name))?;
-        let built_name = provider.info().name;
-        if built_name != self.name {
-            return Err(Error::config(format!(
-                "provider registered as `{}` built one that calls itself `{built_name}`",
-                self.name
-            ))
-            .with_provider(self.name));
-        }
-        Ok(provider)
+        (self.build)(config).map_err(|e| e.with_provider(self.name))
     }
 }
 
@@ -138,6 +197,7 @@ impl fmt::Debug for ProviderDescriptor {
         f.debug_struct("ProviderDescriptor")
             .field("name", &self.name)
             .field("description", &self.description)
+            .field("capabilities", &self.capabilities)
             .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
@@ -203,8 +263,7 @@ fn find<'a>(all: Vec<&'a ProviderDescriptor>, name: &str) -> Result<&'a Provider
     let names: Vec<&str> = all.iter().map(|d| d.name).collect();
     all.into_iter().find(|d| d.name == name).ok_or_else(|| {
         let available = if names.is_empty() {
-            "none are registered; link a provider crate (e.g. `use utilconnect_pelm as _;`)"
-                .to_owned()
+            "none are registered; link a provider crate (`use <provider crate> as _;`)".to_owned()
         } else {
             format!("available: {}", names.join(", "))
         };

@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use utilconnect::{
     Callback, ConfigKey, ConnectProvider, ConnectToken, Connection, ErrorKind, PendingSession,
-    ProviderConfig, ProviderDescriptor, ProviderInfo, Result, TokenRequest, Url,
+    ProviderConfig, ProviderDescriptor, Result, TokenRequest, Url,
 };
 
 #[derive(Deserialize)]
@@ -24,12 +24,8 @@ struct Echo {
 
 #[async_trait]
 impl ConnectProvider for Echo {
-    fn info(&self) -> ProviderInfo {
-        ProviderInfo {
-            name: "echo-test",
-            description: "registered from an integration test",
-            capabilities: &[],
-        }
+    fn descriptor(&self) -> &'static ProviderDescriptor {
+        &ECHO
     }
     async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
         let lifetime = std::time::Duration::from_secs(60);
@@ -57,13 +53,15 @@ fn build(config: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
 
 const KEYS: &[ConfigKey] = &[ConfigKey::secret("api_key", "the echo API key")];
 
-utilconnect::register_provider!(ProviderDescriptor::new(
+const ECHO: ProviderDescriptor = ProviderDescriptor::new(
     "echo-test",
     "registered from an integration test",
     KEYS,
     build,
     module_path!(),
-));
+);
+
+utilconnect::register_provider!(ECHO);
 
 #[test]
 fn a_provider_registered_in_another_crate_is_listed() {
@@ -82,7 +80,7 @@ fn a_provider_registered_in_another_crate_is_listed() {
 fn it_builds_from_its_table_and_reports_bad_keys() {
     let table = ProviderConfig::from_json("echo-test", serde_json::json!({"api_key": "12345"}));
     let provider = utilconnect::build_provider("echo-test", &table).unwrap();
-    assert_eq!(provider.info().name, "echo-test");
+    assert_eq!(provider.descriptor().name(), "echo-test");
     assert!(!format!("{provider:?}").contains("12345"), "{provider:?}");
 
     let table = ProviderConfig::from_json("echo-test", serde_json::json!({"api_kye": "1"}));
@@ -111,5 +109,5 @@ fn from_config_picks_the_provider_by_name() {
     )
     .unwrap();
     let connector = utilconnect::Connector::from_config(&config).unwrap();
-    assert_eq!(connector.provider().info().name, "echo-test");
+    assert_eq!(connector.provider().descriptor().name(), "echo-test");
 }

@@ -47,7 +47,7 @@ pub fn callback(data: &[u8]) {
             if let Some(err) = callback.vendor_error() {
                 error_is_clean(&err, &text);
             }
-            let _ = callback.known_secrets();
+            let _ = callback.known_secrets(&utilconnect_flatpeak::DESCRIPTOR);
         }
         Err(err) => error_is_clean(&err, &text),
     }

@@ -10,8 +10,8 @@ use utilconnect::http::{HttpClient, Idempotency, Response, vendor_error};
 use utilconnect::redact::KnownSecrets;
 use utilconnect::{
     Callback, Capability, Clock, ConnectProvider, ConnectToken, Connection, DataStatus, Digest,
-    Error, ErrorKind, Mode, Operation, PendingSession, ProviderConfig, ProviderInfo, Result,
-    SystemClock, TokenRequest, Url,
+    Error, ErrorKind, Mode, Operation, PendingSession, ProviderConfig, Result, SystemClock,
+    TokenRequest, Url,
 };
 
 use crate::bearer::BearerCache;
@@ -22,16 +22,13 @@ use crate::wire::{
     CreateTokenBody, CreateTokenResponse, ErrorBody, LoginResponse, SessionResponse,
 };
 
-const INFO: ProviderInfo = ProviderInfo {
-    name: crate::NAME,
-    description: "Flatpeak Connect: tariff connection on Flatpeak's hosted web app",
-    capabilities: &[
-        Capability::DataPending,
-        Capability::UserCancel,
-        Capability::CredentialRetry,
-        Capability::Disconnect,
-    ],
-};
+/// What this provider supports (its descriptor declares it).
+pub(crate) const CAPABILITIES: &[Capability] = &[
+    Capability::DataPending,
+    Capability::UserCancel,
+    Capability::CredentialRetry,
+    Capability::Disconnect,
+];
 
 /// `Flatpeak-Version` (header names are case-insensitive; HTTP/1.1 clients send them lower
 /// case).
@@ -48,7 +45,7 @@ pub const CALLBACK_TOKEN_PARAM: &str = "fp_cot";
 /// }));
 /// let provider = utilconnect_flatpeak::FlatpeakProvider::from_config(&table)?;
 /// use utilconnect::ConnectProvider;
-/// assert_eq!(provider.info().name, "flatpeak");
+/// assert_eq!(provider.descriptor().name(), "flatpeak");
 /// # Ok::<(), utilconnect::Error>(())
 /// ```
 #[derive(Debug)]
@@ -251,8 +248,8 @@ impl FlatpeakProvider {
 
 #[async_trait]
 impl ConnectProvider for FlatpeakProvider {
-    fn info(&self) -> ProviderInfo {
-        INFO
+    fn descriptor(&self) -> &'static utilconnect::ProviderDescriptor {
+        &crate::DESCRIPTOR
     }
 
     async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {

@@ -92,6 +92,9 @@ pub const DESCRIPTOR: utilconnect::ProviderDescriptor = utilconnect::ProviderDes
     CONFIG_KEYS,
     FlatpeakProvider::build,
     module_path!(),
-);
+)
+.with_capabilities(client::CAPABILITIES)
+.with_secret_params(&[CALLBACK_TOKEN_PARAM])
+.with_recorded_headers(&["flatpeak-version"]);
 
 utilconnect::register_provider!(DESCRIPTOR);

@@ -11,24 +11,20 @@ use utilconnect::http::{HttpClient, Idempotency, Response};
 use utilconnect::redact::KnownSecrets;
 use utilconnect::{
     AccessCredentials, Callback, Capability, ConnectProvider, ConnectToken, Connection, DataStatus,
-    Error, ErrorKind, Operation, PendingSession, ProviderConfig, ProviderInfo, Result,
-    TokenRequest, Url,
+    Error, ErrorKind, Operation, PendingSession, ProviderConfig, Result, TokenRequest, Url,
 };
 
 use crate::config::PelmConfig;
 use crate::errors::map_error;
 use crate::wire::{ConnectTokenResponse, TokenResponse};
 
-const INFO: ProviderInfo = ProviderInfo {
-    name: crate::NAME,
-    description: "Pelm Connect: utility login on Pelm's hosted page, code exchanged for an access token",
-    capabilities: &[
-        Capability::AccessCredentials,
-        Capability::DataPending,
-        Capability::UserCancel,
-        Capability::CredentialRetry,
-    ],
-};
+/// What this provider supports (its descriptor declares it).
+pub(crate) const CAPABILITIES: &[Capability] = &[
+    Capability::AccessCredentials,
+    Capability::DataPending,
+    Capability::UserCancel,
+    Capability::CredentialRetry,
+];
 
 /// `Pelm-Client-Id` (header names are case-insensitive; HTTP/1.1 clients send them lower case).
 const CLIENT_ID_HEADER: HeaderName = HeaderName::from_static("pelm-client-id");
@@ -46,7 +42,7 @@ pub const OPTION_KEYS: &[&str] = &["utility_slug", "utility_id"];
 /// }));
 /// let provider = utilconnect_pelm::PelmProvider::from_config(&table)?;
 /// use utilconnect::ConnectProvider;
-/// assert_eq!(provider.info().name, "pelm");
+/// assert_eq!(provider.descriptor().name(), "pelm");
 /// # Ok::<(), utilconnect::Error>(())
 /// ```
 #[derive(Debug)]
@@ -177,8 +173,8 @@ fn invalid_option(message: String) -> Error {
 
 #[async_trait]
 impl ConnectProvider for PelmProvider {
-    fn info(&self) -> ProviderInfo {
-        INFO
+    fn descriptor(&self) -> &'static utilconnect::ProviderDescriptor {
+        &crate::DESCRIPTOR
     }
 
     async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {

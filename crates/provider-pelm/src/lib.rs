@@ -97,6 +97,8 @@ pub const DESCRIPTOR: utilconnect::ProviderDescriptor = utilconnect::ProviderDes
     CONFIG_KEYS,
     PelmProvider::build,
     module_path!(),
-);
+)
+.with_capabilities(client::CAPABILITIES)
+.with_recorded_headers(&["pelm-client-id", "pelm-secret"]);
 
 utilconnect::register_provider!(DESCRIPTOR);

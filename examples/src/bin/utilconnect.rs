@@ -233,7 +233,7 @@ async fn flow(target: &Target, user: &str, port: u16, auto: bool, wait: Duration
         .local_addr()
         .map_err(|e| Error::config(e.to_string()))?;
     let callback = format!("http://{local}/callback");
-    let name = target.connector.provider().info().name;
+    let name = target.connector.provider().descriptor().name();
     step(&format!("creating a {name} connect token"));
     let started = target.connector.start(user, &callback).await?;
 

@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use super::*;
 use crate::clock::ManualClock;
 use crate::flow::ConnectToken;
-use crate::provider::ProviderInfo;
+use crate::registry::ProviderDescriptor;
 
 const TOKEN_SECRET: &str = "tok_secret_value_0123456789";
 const TOKEN_TTL: Duration = Duration::from_secs(1800);
@@ -42,12 +42,11 @@ impl Scripted {
 
 #[async_trait]
 impl ConnectProvider for Scripted {
-    fn info(&self) -> ProviderInfo {
-        ProviderInfo {
-            name: "scripted",
-            description: "test double",
-            capabilities: &[],
-        }
+    fn descriptor(&self) -> &'static ProviderDescriptor {
+        const DESCRIPTOR: ProviderDescriptor =
+            ProviderDescriptor::new("scripted", "test double", &[], never_built, "test")
+                .with_capabilities(&[]);
+        &DESCRIPTOR
     }
 
     async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
@@ -102,6 +101,10 @@ impl ConnectProvider for Scripted {
         Ok(Connection::new("scripted", session.user_id.clone())
             .with_vendor_id("customer_id", "cus_1"))
     }
+}
+
+fn never_built(_: &crate::ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
+    unreachable!("built in code, not from config")
 }
 
 fn connector(

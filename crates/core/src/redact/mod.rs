@@ -32,7 +32,6 @@ const SECRET_KEY_PARTS: &[&str] = &[
     "key",
     "authorization",
     "cookie",
-    "fp_cot",
     "credential",
 ];
 
@@ -44,7 +43,7 @@ const SECRET_KEYS: &[&str] = &["code", "auth_code", "authorization_code"];
 ///
 /// ```
 /// assert!(utilconnect::redact::is_secret_key("access_token"));
-/// assert!(utilconnect::redact::is_secret_key("Pelm-Secret"));
+/// assert!(utilconnect::redact::is_secret_key("Acme-Secret"));
 /// assert!(utilconnect::redact::is_secret_key("code"));
 /// assert!(!utilconnect::redact::is_secret_key("post_code"));
 /// assert!(!utilconnect::redact::is_secret_key("user_id"));

@@ -52,7 +52,7 @@ fn redacts_values_of_keys_of_any_length() {
 
 #[test]
 fn redacts_form_query_and_header_pairs() {
-    let out = redact_text("code=abc&state=xyz&connect_token=cot_1 Pelm-Secret: s3cr3t");
+    let out = redact_text("code=abc&state=xyz&connect_token=cot_1 Acme-Secret: s3cr3t");
     assert!(!out.contains("abc"));
     assert!(!out.contains("cot_1"));
     assert!(!out.contains("s3cr3t"));

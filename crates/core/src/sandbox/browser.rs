@@ -331,9 +331,9 @@ mod tests {
             "submit buttons are chosen by the caller, not pre-filled"
         );
         let form = form
-            .set("username", "user@pelm.com")
+            .set("username", "user@acme.example")
             .set("action", "continue");
-        assert_eq!(form.fields[1].1, "user@pelm.com");
+        assert_eq!(form.fields[1].1, "user@acme.example");
         assert_eq!(form.fields[2], ("action".to_owned(), "continue".to_owned()));
         assert!(page.form("missing").is_none());
         assert_eq!(

@@ -15,15 +15,9 @@ use serde_json::{Map, Value};
 
 use crate::redact::{REDACTED, is_secret_key};
 
-/// Headers worth recording (lower case); everything else varies by client and is dropped.
-const RECORDED_HEADERS: &[&str] = &[
-    "authorization",
-    "content-type",
-    "accept",
-    "flatpeak-version",
-    "pelm-client-id",
-    "pelm-secret",
-];
+/// Headers every log records (lower case), besides the vendor's own (see
+/// [`RequestLog::recording`]); everything else varies by client and is dropped.
+const RECORDED_HEADERS: &[&str] = &["authorization", "content-type", "accept"];
 
 /// One request as an emulator saw it, normalised.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,6 +44,7 @@ pub struct RecordedRequest {
 #[derive(Debug, Clone, Default)]
 pub struct RequestLog {
     inner: Arc<Mutex<Inner>>,
+    vendor_headers: &'static [&'static str],
 }
 
 #[derive(Debug, Default)]
@@ -103,6 +98,21 @@ impl RawRequest {
 }
 
 impl RequestLog {
+    /// A log that also records the vendor's own headers (lower case; a provider's
+    /// [`recorded_headers`](crate::ProviderDescriptor::recorded_headers)), redacting the
+    /// values of secret-named ones.
+    ///
+    /// ```
+    /// let log = utilconnect::sandbox::RequestLog::recording(&["acme-version", "acme-secret"]);
+    /// # let _ = log;
+    /// ```
+    pub fn recording(vendor_headers: &'static [&'static str]) -> Self {
+        Self {
+            inner: Arc::default(),
+            vendor_headers,
+        }
+    }
+
     /// Replaces `value` wherever it appears in recorded requests with `[label]`.
     ///
     /// Emulators call it for every token, code and id they issue, and for their credentials.
@@ -135,6 +145,7 @@ impl RequestLog {
         }
         let headers = RECORDED_HEADERS
             .iter()
+            .chain(self.vendor_headers)
             .filter_map(|name| {
                 let value = headers.get(*name)?.to_str().unwrap_or("<non-ascii>");
                 Some((*name, value.to_owned()))
@@ -238,7 +249,7 @@ fn normalise_header(names: &[(String, String)], name: &str, value: &str) -> Stri
             let scheme = value.split_whitespace().next().unwrap_or_default();
             format!("{scheme} {REDACTED}")
         }
-        "pelm-secret" => REDACTED.to_owned(),
+        name if is_secret_key(name) => REDACTED.to_owned(),
         "content-type" => value
             .split(';')
             .next()
@@ -308,7 +319,7 @@ mod tests {
 
     #[test]
     fn form_bodies_are_parsed_and_named_values_replaced() {
-        let log = RequestLog::default();
+        let log = RequestLog::recording(&["acme-secret", "acme-client-id"]);
         log.name_value("code-123", "code");
         log.record(
             "POST",
@@ -316,8 +327,9 @@ mod tests {
             None,
             &headers(&[
                 ("content-type", "application/x-www-form-urlencoded"),
-                ("pelm-secret", "s3cret"),
-                ("pelm-client-id", "client-1"),
+                ("acme-secret", "s3cret"),
+                ("acme-client-id", "client-1"),
+                ("other-vendor-id", "not recorded"),
                 ("user-agent", "varies"),
             ]),
             b"code=code-123&grant_type=code&refresh_token=unnamed",
@@ -327,9 +339,10 @@ mod tests {
         assert_eq!(recorded.body["code"], "[code]");
         assert_eq!(recorded.body["grant_type"], "code");
         assert_eq!(recorded.body["refresh_token"], REDACTED);
-        assert_eq!(recorded.headers["pelm-secret"], REDACTED);
-        assert_eq!(recorded.headers["pelm-client-id"], "client-1");
+        assert_eq!(recorded.headers["acme-secret"], REDACTED);
+        assert_eq!(recorded.headers["acme-client-id"], "client-1");
         assert!(!recorded.headers.contains_key("user-agent"));
+        assert!(!recorded.headers.contains_key("other-vendor-id"));
     }
 
     #[test]
@@ -349,7 +362,7 @@ mod tests {
             "/connect/token",
             None,
             &headers(&[("content-type", "application/json; charset=utf-8")]),
-            br#"{"callback_url":"https://app/cb?fp_cot=cot_abc","nested":{"api_key":"k"}}"#,
+            br#"{"callback_url":"https://app/cb?ticket=cot_abc","nested":{"api_key":"k"}}"#,
             None,
         );
         let all = log.all();
@@ -359,7 +372,7 @@ mod tests {
         assert_eq!(all[1].headers["content-type"], "application/json");
         assert_eq!(
             all[1].body["callback_url"],
-            "https://app/cb?fp_cot=[connect_token]"
+            "https://app/cb?ticket=[connect_token]"
         );
         assert_eq!(all[1].body["nested"]["api_key"], REDACTED);
         assert_eq!(log.to_path("/connect/token").len(), 2);

@@ -56,7 +56,7 @@ impl FlatpeakSandbox {
 
     /// Starts an emulator with `options`, on `addr` if given (for a person clicking through).
     pub async fn start_with(options: SandboxOptions, addr: Option<SocketAddr>) -> Result<Self> {
-        let log = RequestLog::default();
+        let log = RequestLog::recording(crate::DESCRIPTOR.recorded_headers());
         let faults = Faults::default();
         let emulator = Emulator::new(options, ManualClock::new(), log.clone());
         let router = Router::new()

@@ -183,12 +183,15 @@ pub(crate) async fn connector_alone() {
     struct Echo;
     #[async_trait::async_trait]
     impl utilconnect::ConnectProvider for Echo {
-        fn info(&self) -> utilconnect::ProviderInfo {
-            utilconnect::ProviderInfo {
-                name: "echo",
-                description: "",
-                capabilities: &[],
+        fn descriptor(&self) -> &'static utilconnect::ProviderDescriptor {
+            fn never_built(
+                _: &utilconnect::ProviderConfig,
+            ) -> utilconnect::Result<std::sync::Arc<dyn utilconnect::ConnectProvider>> {
+                unreachable!("built in code")
             }
+            const ECHO: utilconnect::ProviderDescriptor =
+                utilconnect::ProviderDescriptor::new("echo", "", &[], never_built, "bench");
+            &ECHO
         }
         async fn create_token(
             &self,
