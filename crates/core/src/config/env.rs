@@ -1,0 +1,131 @@
+//! `UTILCONNECT_…` environment variables as a figment provider.
+
+use std::collections::BTreeMap;
+
+use figment::providers::Env;
+use figment::value::{Dict, Map, Value};
+use figment::{Metadata, Profile, Provider};
+
+use super::{ENV_NOT_KEYS, ENV_PREFIX};
+
+/// `UTILCONNECT_…` environment variables as a figment provider, values kept as the exact
+/// strings given.
+///
+/// The result does not depend on the order of the variables: they are placed sorted by
+/// name, and a variable that cannot be placed (an empty or dotted level, a key that is both a
+/// value and a table, the same key twice) is an error naming the variables, never ignored.
+pub(super) struct VerbatimEnv {
+    vars: Vec<(String, std::result::Result<String, ()>)>,
+}
+
+impl VerbatimEnv {
+    pub(super) fn from_process() -> Self {
+        Self::from_vars(std::env::vars_os().map(|(name, value)| {
+            (
+                name.to_string_lossy().into_owned(),
+                value.into_string().map_err(drop),
+            )
+        }))
+    }
+
+    /// The variables among `vars` that start with [`ENV_PREFIX`] (in any case).
+    pub(super) fn from_vars(
+        vars: impl Iterator<Item = (String, std::result::Result<String, ()>)>,
+    ) -> Self {
+        let mut vars: Vec<_> = vars
+            .filter(|(name, _)| {
+                name.get(..ENV_PREFIX.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(ENV_PREFIX))
+            })
+            .collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        Self { vars }
+    }
+
+    pub(super) fn place(&self) -> std::result::Result<Dict, String> {
+        let mut dict = Dict::new();
+        // Which variable set each path, to name both sides of a conflict.
+        let mut origins: BTreeMap<Vec<String>, &str> = BTreeMap::new();
+        for (name, value) in &self.vars {
+            let rest = name[ENV_PREFIX.len()..].to_ascii_lowercase();
+            if ENV_NOT_KEYS.contains(&rest.as_str()) {
+                continue;
+            }
+            let shown = crate::redact::sanitize(name, 128);
+            let path: Vec<String> = rest.split("__").map(str::to_owned).collect();
+            if let Some(bad) = path.iter().find(|level| !is_env_level(level)) {
+                let why = if bad.is_empty() {
+                    "it has an empty level (a trailing, leading or doubled `__`)".to_owned()
+                } else {
+                    "a level may hold only letters, digits and single `_` (use `__` between levels)"
+                        .to_owned()
+                };
+                return Err(format!(
+                    "environment variable `{shown}` cannot be placed: {why}"
+                ));
+            }
+            let Ok(value) = value else {
+                return Err(format!("environment variable `{shown}` is not valid UTF-8"));
+            };
+            for depth in 1..=path.len() {
+                let prefix = &path[..depth];
+                if let Some(other) = origins.get(prefix) {
+                    let clash = if depth == path.len() {
+                        "sets the same key as"
+                    } else {
+                        "sets a value where a table is needed by"
+                    };
+                    return Err(format!(
+                        "environment variables `{}` and `{shown}` conflict: one {clash} the other",
+                        crate::redact::sanitize(other, 128)
+                    ));
+                }
+            }
+            if origins.keys().any(|set| set.starts_with(&path)) {
+                return Err(format!(
+                    "environment variable `{shown}` sets a value where other variables set a table"
+                ));
+            }
+            origins.insert(path.clone(), name);
+            insert_at(&mut dict, &path, Value::from(value.clone()));
+        }
+        Ok(dict)
+    }
+}
+
+/// One `__`-separated level of a variable name: what a config key can be.
+fn is_env_level(level: &str) -> bool {
+    !level.is_empty()
+        && level
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Sets `value` at `path` in `dict`, making tables on the way (conflicts are checked before).
+fn insert_at(dict: &mut Dict, path: &[String], value: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut table = dict;
+    for key in parents {
+        let entry = table
+            .entry(key.clone())
+            .or_insert_with(|| Value::from(Dict::new()));
+        let Value::Dict(_, nested) = entry else {
+            return;
+        };
+        table = nested;
+    }
+    table.insert(last.clone(), value);
+}
+
+impl Provider for VerbatimEnv {
+    fn metadata(&self) -> Metadata {
+        Env::prefixed(ENV_PREFIX).metadata()
+    }
+
+    fn data(&self) -> std::result::Result<Map<Profile, Dict>, figment::Error> {
+        let dict = self.place().map_err(figment::Error::from)?;
+        Ok(Profile::Default.collect(dict))
+    }
+}
