@@ -207,9 +207,22 @@ impl Connector {
     /// # Ok::<(), utilconnect::Error>(())
     /// ```
     pub fn from_config(config: &Config) -> Result<Self> {
+        Ok(Self::builder_from_config(config)?.build())
+    }
+
+    /// A builder for the provider named in `config`, built from its table: to choose the
+    /// store, clock or default options of a connector whose provider config chooses.
+    ///
+    /// ```
+    /// let config = utilconnect::Config::from_toml_str(r#"provider = "nobody""#)?;
+    /// let err = utilconnect::Connector::builder_from_config(&config).unwrap_err();
+    /// assert!(err.to_string().contains("unknown provider `nobody`"), "{err}");
+    /// # Ok::<(), utilconnect::Error>(())
+    /// ```
+    pub fn builder_from_config(config: &Config) -> Result<ConnectorBuilder> {
         let name = config.provider_name()?;
         let provider = registry::build_provider(name, &config.provider_config(name))?;
-        Ok(Self::new(provider))
+        Ok(Self::builder(provider))
     }
 
     /// The provider in use.

@@ -111,3 +111,28 @@ fn from_config_picks_the_provider_by_name() {
     let connector = utilconnect::Connector::from_config(&config).unwrap();
     assert_eq!(connector.provider().descriptor().name(), "echo-test");
 }
+
+#[test]
+fn a_config_chosen_connector_can_have_its_own_store() {
+    let config = utilconnect::Config::from_toml_str(
+        "provider = \"nobody\"\n[providers.echo-test]\napi_key = \"k\"\n",
+    )
+    .unwrap()
+    .with_provider("echo-test");
+    let store = std::sync::Arc::new(utilconnect::InMemorySessionStore::new());
+    let connector = utilconnect::Connector::builder_from_config(&config)
+        .unwrap()
+        .store(store.clone())
+        .build();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(connector.start("u", "https://app.example/cb"))
+        .unwrap();
+    assert_eq!(
+        store.len(),
+        1,
+        "the flow went to the store given to the builder"
+    );
+}

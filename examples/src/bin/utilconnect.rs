@@ -122,8 +122,7 @@ async fn run(cli: Cli) -> Result<()> {
             sessions,
         } => {
             let name = chosen_provider(cli.provider.as_deref(), &config)?;
-            let target = live_target(&name, &config)?;
-            let connector = Connector::builder(target.connector.provider().clone())
+            let connector = Connector::builder_from_config(&config.with_provider(&name))?
                 .store(Arc::new(FileSessionStore::new(&sessions)))
                 .build();
             step(&format!("creating a {name} connect token"));
@@ -142,8 +141,7 @@ async fn run(cli: Cli) -> Result<()> {
             sessions,
         } => {
             let name = chosen_provider(cli.provider.as_deref(), &config)?;
-            let target = live_target(&name, &config)?;
-            let connector = Connector::builder(target.connector.provider().clone())
+            let connector = Connector::builder_from_config(&config.with_provider(&name))?
                 .store(Arc::new(FileSessionStore::new(&sessions)))
                 .build();
             step(&format!("completing the {name} flow"));

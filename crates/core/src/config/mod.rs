@@ -118,6 +118,19 @@ impl Config {
         })
     }
 
+    /// This configuration with `name` as the chosen provider (a command-line flag over the
+    /// file and the environment, say).
+    ///
+    /// ```
+    /// let config = utilconnect::Config::from_toml_str(r#"provider = "pelm""#)?.with_provider("flatpeak");
+    /// assert_eq!(config.provider_name()?, "flatpeak");
+    /// # Ok::<(), utilconnect::Error>(())
+    /// ```
+    pub fn with_provider(mut self, name: impl Into<String>) -> Self {
+        self.provider = Some(name.into());
+        self
+    }
+
     /// The provider chosen by `provider = "…"` / `UTILCONNECT_PROVIDER`.
     pub fn provider_name(&self) -> Result<&str> {
         self.provider.as_deref().ok_or_else(|| {
