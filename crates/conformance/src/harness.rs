@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::{Value, json};
 use utilconnect::sandbox::{Sandbox, UserAction};
 use utilconnect::{
-    ConnectProvider, Connection, Connector, ProviderConfig, ProviderDescriptor, Started, Url,
+    BuildContext, ConnectProvider, Connection, Connector, ProviderConfig, ProviderDescriptor,
+    Started, Url,
 };
 
 use crate::outcome::{Failure, check};
@@ -60,7 +61,10 @@ impl Harness {
         if let Some(overlay) = overlay {
             table = table.merged(overlay);
         }
-        self.descriptor.build(&table).map_err(Failure::from)
+        let context = BuildContext::new(Arc::new(self.sandbox.clock().clone()));
+        self.descriptor
+            .build_with(&table, &context)
+            .map_err(Failure::from)
     }
 
     /// A connector on the sandbox's clock.

@@ -22,9 +22,9 @@ use utilconnect::sandbox::{
     futures_boxed::BoxFuture,
 };
 use utilconnect::{
-    BaseUrl, Callback, Clock, ConfigKey, ConnectProvider, ConnectToken, Connection, Error,
-    ErrorKind, ManualClock, Operation, PendingSession, ProviderConfig, ProviderDescriptor, Result,
-    TokenRequest, Url,
+    BaseUrl, BuildContext, Callback, Clock, ConfigKey, ConnectProvider, ConnectToken, Connection,
+    Error, ErrorKind, ManualClock, Operation, PendingSession, ProviderConfig, ProviderDescriptor,
+    Result, TokenRequest, Url,
 };
 
 // ---------------------------------------------------------------- the provider
@@ -144,7 +144,7 @@ impl ConnectProvider for Toy {
     }
 }
 
-fn build(table: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
+fn build(table: &ProviderConfig, _: &BuildContext) -> Result<Arc<dyn ConnectProvider>> {
     let config: ToyConfig = table.extract()?;
     let http = HttpClient::new("toy", config.http.clone())?;
     Ok(Arc::new(Toy { config, http }))

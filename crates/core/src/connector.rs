@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, ErrorStatus, Operation, Result};
 use crate::flow::{Connection, Options, PendingSession, TokenRequest};
 use crate::provider::ConnectProvider;
-use crate::registry;
+use crate::registry::{self, BuildContext};
 use crate::state::State;
 use crate::store::{InMemorySessionStore, SessionStore};
 
@@ -126,7 +126,7 @@ pub struct Started {
 /// # #[derive(Debug)] struct Echo;
 /// # #[async_trait] impl ConnectProvider for Echo {
 /// #   fn descriptor(&self) -> &'static ProviderDescriptor {
-/// #     fn build(_: &ProviderConfig) -> Result<std::sync::Arc<dyn ConnectProvider>> { unimplemented!() }
+/// #     fn build(_: &ProviderConfig, _: &BuildContext) -> Result<std::sync::Arc<dyn ConnectProvider>> { unimplemented!() }
 /// #     const ECHO: ProviderDescriptor = ProviderDescriptor::new("echo", "", &[], build, "doc");
 /// #     &ECHO }
 /// #   async fn create_token(&self, r: &TokenRequest) -> Result<ConnectToken> {
@@ -220,9 +220,19 @@ impl Connector {
     /// # Ok::<(), utilconnect::Error>(())
     /// ```
     pub fn builder_from_config(config: &Config) -> Result<ConnectorBuilder> {
+        Self::builder_from_config_with(config, &BuildContext::default())
+    }
+
+    /// Like [`builder_from_config`](Self::builder_from_config), with the provider built within
+    /// `context` and the connector on the context's clock: one clock for both.
+    pub fn builder_from_config_with(
+        config: &Config,
+        context: &BuildContext,
+    ) -> Result<ConnectorBuilder> {
         let name = config.provider_name()?;
-        let provider = registry::build_provider(name, &config.provider_config(name))?;
-        Ok(Self::builder(provider))
+        let provider =
+            registry::provider(name)?.build_with(&config.provider_config(name), context)?;
+        Ok(Self::builder(provider).clock(context.clock().clone()))
     }
 
     /// The provider in use.
@@ -416,6 +426,15 @@ pub struct ConnectorBuilder {
     store: Option<Arc<dyn SessionStore>>,
     clock: Arc<dyn Clock>,
     options: Options,
+}
+
+impl fmt::Debug for ConnectorBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectorBuilder")
+            .field("provider", &self.provider.descriptor().name())
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConnectorBuilder {

@@ -61,7 +61,9 @@ pub use flow::{
     Mode, Options, PendingSession, TokenRequest,
 };
 pub use provider::{Capability, ConnectProvider};
-pub use registry::{BuildFn, ConfigKey, ProviderDescriptor, build_provider, provider, providers};
+pub use registry::{
+    BuildContext, BuildFn, ConfigKey, ProviderDescriptor, build_provider, provider, providers,
+};
 pub use state::{Digest, STATE_BYTES, State};
 pub use store::{InMemorySessionStore, SessionStore};
 

@@ -48,7 +48,7 @@ pub enum Capability {
 /// #[derive(Debug)]
 /// struct Echo;
 ///
-/// fn build(_: &ProviderConfig) -> Result<std::sync::Arc<dyn ConnectProvider>> {
+/// fn build(_: &ProviderConfig, _: &BuildContext) -> Result<std::sync::Arc<dyn ConnectProvider>> {
 ///     Ok(std::sync::Arc::new(Echo))
 /// }
 /// const ECHO: ProviderDescriptor =

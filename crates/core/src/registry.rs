@@ -16,12 +16,54 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::ProviderConfig;
 use crate::error::{Error, Result};
 use crate::provider::{Capability, ConnectProvider};
 
-/// Builds a provider from its configuration table.
-pub type BuildFn = fn(&ProviderConfig) -> Result<Arc<dyn ConnectProvider>>;
+/// Builds a provider from its configuration table and what it shares with its connector.
+pub type BuildFn = fn(&ProviderConfig, &BuildContext) -> Result<Arc<dyn ConnectProvider>>;
+
+/// What a provider is built with besides its table: the clock it shares with its
+/// [`Connector`](crate::Connector), so that moving one clock (a sandbox's) moves a provider's
+/// own expiries (a cached bearer, a credential's lifetime) and the flows' together.
+///
+/// ```
+/// use std::sync::Arc;
+/// use utilconnect::{BuildContext, Clock, ManualClock};
+/// let clock = ManualClock::new();
+/// let context = BuildContext::new(Arc::new(clock.clone()));
+/// assert_eq!(context.clock().now(), clock.now());
+/// ```
+#[derive(Clone)]
+pub struct BuildContext {
+    clock: Arc<dyn Clock>,
+}
+
+impl BuildContext {
+    /// A context on `clock`.
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Self { clock }
+    }
+
+    /// The clock the provider must read time from.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+}
+
+impl Default for BuildContext {
+    /// The system clock.
+    fn default() -> Self {
+        Self::new(Arc::new(SystemClock))
+    }
+}
+
+impl fmt::Debug for BuildContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuildContext").finish_non_exhaustive()
+    }
+}
 
 /// One key of a provider's configuration table, for `--help`-style listings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +118,7 @@ impl ConfigKey {
 ///
 /// ```
 /// use utilconnect::{Capability, ProviderDescriptor};
-/// # fn build(_: &utilconnect::ProviderConfig) -> utilconnect::Result<std::sync::Arc<dyn utilconnect::ConnectProvider>> { unimplemented!() }
+/// # fn build(_: &utilconnect::ProviderConfig, _: &utilconnect::BuildContext) -> utilconnect::Result<std::sync::Arc<dyn utilconnect::ConnectProvider>> { unimplemented!() }
 /// const ACME: ProviderDescriptor =
 ///     ProviderDescriptor::new("acme", "Acme Connect", &[], build, module_path!())
 ///         .with_capabilities(&[Capability::UserCancel])
@@ -186,9 +228,18 @@ impl ProviderDescriptor {
         self.origin
     }
 
-    /// Builds the provider from its table.
+    /// Builds the provider from its table, on the system clock.
     pub fn build(&self, config: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
-        (self.build)(config).map_err(|e| e.with_provider(self.name))
+        self.build_with(config, &BuildContext::default())
+    }
+
+    /// Builds the provider from its table within `context` (on its clock).
+    pub fn build_with(
+        &self,
+        config: &ProviderConfig,
+        context: &BuildContext,
+    ) -> Result<Arc<dyn ConnectProvider>> {
+        (self.build)(config, context).map_err(|e| e.with_provider(self.name))
     }
 }
 
@@ -276,7 +327,7 @@ mod tests {
     use super::*;
     use crate::ErrorKind;
 
-    fn never(_: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
+    fn never(_: &ProviderConfig, _: &BuildContext) -> Result<Arc<dyn ConnectProvider>> {
         Err(Error::config("not buildable"))
     }
 

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde::Deserialize;
 use utilconnect::{
-    Callback, ConfigKey, ConnectProvider, ConnectToken, Connection, ErrorKind, PendingSession,
-    ProviderConfig, ProviderDescriptor, Result, TokenRequest, Url,
+    BuildContext, Callback, ConfigKey, ConnectProvider, ConnectToken, Connection, ErrorKind,
+    PendingSession, ProviderConfig, ProviderDescriptor, Result, TokenRequest, Url,
 };
 
 #[derive(Deserialize)]
@@ -44,7 +44,7 @@ impl ConnectProvider for Echo {
     }
 }
 
-fn build(config: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
+fn build(config: &ProviderConfig, _: &BuildContext) -> Result<Arc<dyn ConnectProvider>> {
     let config: EchoConfig = config.extract()?;
     Ok(Arc::new(Echo {
         api_key: config.api_key,

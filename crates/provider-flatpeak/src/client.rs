@@ -9,9 +9,9 @@ use secrecy::{ExposeSecret, SecretString};
 use utilconnect::http::{HttpClient, Idempotency, Response, vendor_error};
 use utilconnect::redact::KnownSecrets;
 use utilconnect::{
-    Callback, Capability, Clock, ConnectProvider, ConnectToken, Connection, DataStatus, Digest,
-    Error, ErrorKind, Mode, Operation, PendingSession, ProviderConfig, Result, SystemClock,
-    TokenRequest, Url,
+    BuildContext, Callback, Capability, Clock, ConnectProvider, ConnectToken, Connection,
+    DataStatus, Digest, Error, ErrorKind, Mode, Operation, PendingSession, ProviderConfig, Result,
+    SystemClock, TokenRequest, Url,
 };
 
 use crate::bearer::BearerCache;
@@ -100,8 +100,13 @@ impl FlatpeakProvider {
         self.bearer.clear().await;
     }
 
-    pub(crate) fn build(table: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
-        Ok(Arc::new(Self::from_config(table)?))
+    pub(crate) fn build(
+        table: &ProviderConfig,
+        context: &BuildContext,
+    ) -> Result<Arc<dyn ConnectProvider>> {
+        Ok(Arc::new(
+            Self::from_config(table)?.with_clock(context.clock().clone()),
+        ))
     }
 
     async fn login(&self) -> Result<(SecretString, Duration)> {

@@ -773,3 +773,42 @@ async fn a_token_born_expired_is_a_decode_error_naming_expires_in() {
     assert_eq!(err.json_path(), Some("expires_in"));
     assert!(!err.to_string().contains("cot_zero"), "{err}");
 }
+
+/// One clock: the provider built for a sandbox reads the sandbox's clock, so moving it
+/// expires the cached bearer (renewed before use, never refused), and the flow's session
+/// with it.
+#[tokio::test]
+async fn moving_the_sandbox_clock_moves_bearer_token_and_session_expiry_together() {
+    let sandbox = FlatpeakSandbox::start().await.unwrap();
+    let connector = utilconnect::sandbox::connector_for(&sandbox).unwrap();
+    let first = connector.start("user-1", CALLBACK).await.unwrap();
+    let callback = sandbox
+        .act(first.connect_url.expose(), UserAction::Approve)
+        .await
+        .unwrap();
+    let count = |method: &str, path: &str| {
+        sandbox
+            .requests()
+            .all()
+            .iter()
+            .filter(|r| r.method == method && r.path == path)
+            .count()
+    };
+    assert_eq!(count("GET", "/login"), 1);
+
+    // Past the bearer's hour: the provider knows it expired and logs in before the call,
+    // rather than sending it and being refused.
+    sandbox.clock().advance(Duration::from_secs(3_601));
+    connector.start("user-2", CALLBACK).await.unwrap();
+    assert_eq!(count("GET", "/login"), 2);
+    assert_eq!(
+        count("POST", "/connect/token"),
+        2,
+        "no call was refused for a stale bearer and retried"
+    );
+
+    // Past the token's day: the first flow's session expired on the same clock.
+    sandbox.clock().advance(Duration::from_secs(86_400));
+    let err = connector.finish(callback.as_str()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ExpiredToken);
+}

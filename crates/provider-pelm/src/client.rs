@@ -1,7 +1,7 @@
 //! [`PelmProvider`]: Pelm's Connect flow behind [`ConnectProvider`].
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::header::HeaderName;
@@ -10,8 +10,9 @@ use serde_json::Value;
 use utilconnect::http::{HttpClient, Idempotency, Response};
 use utilconnect::redact::KnownSecrets;
 use utilconnect::{
-    AccessCredentials, Callback, Capability, ConnectProvider, ConnectToken, Connection, DataStatus,
-    Error, ErrorKind, Operation, PendingSession, ProviderConfig, Result, TokenRequest, Url,
+    AccessCredentials, BuildContext, Callback, Capability, Clock, ConnectProvider, ConnectToken,
+    Connection, DataStatus, Error, ErrorKind, Operation, PendingSession, ProviderConfig, Result,
+    SystemClock, TokenRequest, Url,
 };
 
 use crate::config::PelmConfig;
@@ -53,6 +54,7 @@ pub struct PelmProvider {
     token_url: Url,
     /// `api_base_url` + `exchange_path`, joined once.
     exchange_url: Url,
+    clock: Arc<dyn Clock>,
 }
 
 impl PelmProvider {
@@ -65,6 +67,7 @@ impl PelmProvider {
             exchange_url: config.api_base_url.join(&config.exchange_path),
             config,
             http,
+            clock: Arc::new(SystemClock),
         })
     }
 
@@ -73,8 +76,19 @@ impl PelmProvider {
         Self::new(table.extract()?)
     }
 
-    pub(crate) fn build(table: &ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
-        Ok(Arc::new(Self::from_config(table)?))
+    /// Reads time from `clock` (a credential's expiry), e.g. a sandbox's.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub(crate) fn build(
+        table: &ProviderConfig,
+        context: &BuildContext,
+    ) -> Result<Arc<dyn ConnectProvider>> {
+        Ok(Arc::new(
+            Self::from_config(table)?.with_clock(context.clock().clone()),
+        ))
     }
 
     fn with_credentials(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -232,7 +246,7 @@ impl ConnectProvider for PelmProvider {
             )
             .await?;
         let body: TokenResponse = response.json(crate::NAME, Operation::Complete)?;
-        let now = SystemTime::now();
+        let now = self.clock.now();
         let credentials = AccessCredentials {
             access_token: body.access_token,
             access_expires_at: None, // Pelm: "the access_token will not expire"

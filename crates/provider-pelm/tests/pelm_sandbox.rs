@@ -623,3 +623,29 @@ async fn a_code_from_another_flow_cannot_be_told_apart_as_documented() {
     let err = s.connector.finish(callback_a.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidCode);
 }
+
+/// One clock: a provider built for a sandbox dates the credentials it returns on the
+/// sandbox's clock, as the connector dates the flow.
+#[tokio::test]
+async fn credential_expiry_is_dated_on_the_sandbox_clock() {
+    let sandbox = PelmSandbox::start().await.unwrap();
+    sandbox
+        .clock()
+        .advance(Duration::from_secs(10 * 365 * 24 * 3600));
+    let connector = utilconnect::sandbox::connector_for(&sandbox).unwrap();
+    let started = connector.start("user-1", CALLBACK).await.unwrap();
+    let callback = sandbox
+        .act(started.connect_url.expose(), UserAction::Approve)
+        .await
+        .unwrap();
+    let connection = connector.finish(callback.as_str()).await.unwrap();
+    let expires = connection
+        .credentials()
+        .and_then(|c| c.refresh_expires_at)
+        .expect("Pelm sends refresh_token_expires_in");
+    assert_eq!(
+        expires,
+        sandbox.clock().now() + Duration::from_secs(1_314_000),
+        "dated on the sandbox's clock, not the system's"
+    );
+}

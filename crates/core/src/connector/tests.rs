@@ -103,7 +103,10 @@ impl ConnectProvider for Scripted {
     }
 }
 
-fn never_built(_: &crate::ProviderConfig) -> Result<Arc<dyn ConnectProvider>> {
+fn never_built(
+    _: &crate::ProviderConfig,
+    _: &crate::BuildContext,
+) -> Result<Arc<dyn ConnectProvider>> {
     unreachable!("built in code, not from config")
 }
 

@@ -215,11 +215,14 @@ pub fn sandbox(provider: &str) -> Result<&'static SandboxDescriptor> {
 }
 
 /// A [`Connector`](crate::Connector) for the registered provider `sandbox` emulates, built from
-/// the sandbox's table and running on the sandbox's clock (so moving the clock expires flows).
+/// the sandbox's table, provider and connector both on the sandbox's clock (so moving the clock
+/// expires flows, tokens and a provider's cached credentials together).
 pub fn connector_for(sandbox: &dyn Sandbox) -> Result<crate::Connector> {
-    let provider = crate::build_provider(sandbox.provider_name(), &sandbox.provider_config())?;
+    let context = crate::BuildContext::new(std::sync::Arc::new(sandbox.clock().clone()));
+    let provider = crate::provider(sandbox.provider_name())?
+        .build_with(&sandbox.provider_config(), &context)?;
     Ok(crate::Connector::builder(provider)
-        .clock(std::sync::Arc::new(sandbox.clock().clone()))
+        .clock(context.clock().clone())
         .build())
 }
 

@@ -186,6 +186,7 @@ pub(crate) async fn connector_alone() {
         fn descriptor(&self) -> &'static utilconnect::ProviderDescriptor {
             fn never_built(
                 _: &utilconnect::ProviderConfig,
+                _: &utilconnect::BuildContext,
             ) -> utilconnect::Result<std::sync::Arc<dyn utilconnect::ConnectProvider>> {
                 unreachable!("built in code")
             }
