@@ -12,8 +12,8 @@ use crate::callback::Callback;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, ErrorStatus, Operation, Result};
-use crate::flow::{Connection, Options, PendingSession, TokenRequest};
-use crate::provider::ConnectProvider;
+use crate::flow::{AccessCredentials, Connection, Options, PendingSession, TokenRequest};
+use crate::provider::{Capability, ConnectProvider};
 use crate::registry::{self, BuildContext};
 use crate::state::State;
 use crate::store::{InMemorySessionStore, SessionStore};
@@ -286,6 +286,38 @@ impl Connector {
         }
         .instrument(span)
         .await
+    }
+
+    /// Whether the provider offers `capability` (an optional operation such as
+    /// [`Capability::Refresh`](crate::Capability::Refresh), or a page feature).
+    pub fn supports(&self, capability: Capability) -> bool {
+        self.provider.descriptor().supports(capability)
+    }
+
+    /// Renews `credentials` with the vendor, for providers that offer
+    /// [`Capability::Refresh`](crate::Capability::Refresh); for the others, an
+    /// [`ErrorKind::Unsupported`] error before anything is sent.
+    pub async fn refresh(&self, credentials: &AccessCredentials) -> Result<AccessCredentials> {
+        self.require(Capability::Refresh)?;
+        self.provider.refresh(credentials).await
+    }
+
+    /// Ends the app's access at the vendor, for providers that offer
+    /// [`Capability::Revoke`](crate::Capability::Revoke); for the others, an
+    /// [`ErrorKind::Unsupported`] error before anything is sent.
+    pub async fn revoke(&self, credentials: &AccessCredentials) -> Result<()> {
+        self.require(Capability::Revoke)?;
+        self.provider.revoke(credentials).await
+    }
+
+    fn require(&self, capability: Capability) -> Result<()> {
+        match capability.operation() {
+            Some(operation) if !self.supports(capability) => Err(crate::provider::unsupported(
+                self.provider.descriptor(),
+                operation,
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Finishes the flow the vendor's redirect to `callback_url` belongs to.

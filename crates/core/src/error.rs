@@ -200,6 +200,10 @@ pub enum Operation {
     Complete,
     /// Reading or writing the session store.
     Store,
+    /// Renewing credentials (an optional operation).
+    Refresh,
+    /// Ending the app's access at the vendor (an optional operation).
+    Revoke,
 }
 
 impl Operation {
@@ -213,6 +217,8 @@ impl Operation {
             Self::ParseCallback => "parse_callback",
             Self::Complete => "complete",
             Self::Store => "store",
+            Self::Refresh => "refresh",
+            Self::Revoke => "revoke",
         }
     }
 }

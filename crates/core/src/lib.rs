@@ -60,7 +60,7 @@ pub use flow::{
     AccessCredentials, ConnectToken, Connection, DataStatus, MAX_TOKEN_LIFETIME, MAX_USER_ID_BYTES,
     Mode, Options, PendingSession, TokenRequest,
 };
-pub use provider::{Capability, ConnectProvider};
+pub use provider::{Capability, ConnectProvider, unsupported};
 pub use registry::{
     BuildContext, BuildFn, ConfigKey, ProviderDescriptor, build_provider, provider, providers,
 };

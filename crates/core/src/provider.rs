@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::callback::Callback;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Operation, Result};
+use crate::flow::AccessCredentials;
 use crate::flow::{ConnectToken, Connection, PendingSession, TokenRequest};
 use crate::registry::ProviderDescriptor;
 
@@ -29,6 +30,21 @@ pub enum Capability {
     CredentialRetry,
     /// The hosted page lets the user remove an existing link.
     Disconnect,
+    /// An optional operation: [`ConnectProvider::refresh`] renews expired credentials.
+    Refresh,
+    /// An optional operation: [`ConnectProvider::revoke`] ends the app's access.
+    Revoke,
+}
+
+impl Capability {
+    /// The optional operation this capability offers, if it is one.
+    pub fn operation(self) -> Option<Operation> {
+        match self {
+            Self::Refresh => Some(Operation::Refresh),
+            Self::Revoke => Some(Operation::Revoke),
+            _ => None,
+        }
+    }
 }
 
 /// One vendor's Connect flow.
@@ -108,4 +124,41 @@ pub trait ConnectProvider: Send + Sync + fmt::Debug {
     /// The state has already been checked. An `error` on the callback, or missing success
     /// parameters, must give [`ErrorKind::Cancelled`](crate::ErrorKind::Cancelled).
     async fn complete(&self, session: &PendingSession, callback: &Callback) -> Result<Connection>;
+
+    // Optional operations: a provider that offers one declares its capability in its
+    // descriptor and overrides the method; the Connector checks the capability first, so the
+    // defaults are reached only by a provider that declares what it does not implement.
+
+    /// Renews `credentials` (e.g. an OAuth refresh grant): the new credentials, with a new
+    /// refresh token when the vendor rotates it. Offered with [`Capability::Refresh`].
+    async fn refresh(&self, credentials: &AccessCredentials) -> Result<AccessCredentials> {
+        let _ = credentials;
+        Err(unsupported(self.descriptor(), Operation::Refresh))
+    }
+
+    /// Ends the app's access with `credentials` at the vendor. Offered with
+    /// [`Capability::Revoke`].
+    async fn revoke(&self, credentials: &AccessCredentials) -> Result<()> {
+        let _ = credentials;
+        Err(unsupported(self.descriptor(), Operation::Revoke))
+    }
+}
+
+/// The typed error for an optional operation `provider` does not offer.
+///
+/// ```
+/// # fn build(_: &utilconnect::ProviderConfig, _: &utilconnect::BuildContext) -> utilconnect::Result<std::sync::Arc<dyn utilconnect::ConnectProvider>> { unimplemented!() }
+/// const ACME: utilconnect::ProviderDescriptor =
+///     utilconnect::ProviderDescriptor::new("acme", "", &[], build, "doc");
+/// let err = utilconnect::unsupported(&ACME, utilconnect::Operation::Refresh);
+/// assert_eq!(err.kind(), utilconnect::ErrorKind::Unsupported);
+/// assert_eq!(err.to_string(), "acme refresh: unsupported: acme does not offer refresh");
+/// ```
+pub fn unsupported(provider: &ProviderDescriptor, operation: Operation) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        operation,
+        format!("{} does not offer {operation}", provider.name()),
+    )
+    .with_provider(provider.name())
 }

@@ -506,3 +506,104 @@ async fn no_callback_secret_appears_in_an_error() {
         assert!(!shown.contains('\n'), "{shown}");
     }
 }
+
+/// A toy provider that offers refresh: it declares the capability and overrides the method.
+#[derive(Debug)]
+struct Renewing;
+
+#[async_trait]
+impl ConnectProvider for Renewing {
+    fn descriptor(&self) -> &'static ProviderDescriptor {
+        const DESCRIPTOR: ProviderDescriptor =
+            ProviderDescriptor::new("renewing", "offers refresh", &[], never_built, "test")
+                .with_capabilities(&[crate::Capability::Refresh]);
+        &DESCRIPTOR
+    }
+    async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
+        Ok(ConnectToken::new(
+            "renewing",
+            "t".into(),
+            TOKEN_TTL,
+            request,
+        ))
+    }
+    fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
+        Ok(token.callback_url().clone())
+    }
+    async fn complete(&self, session: &PendingSession, _: &Callback) -> Result<Connection> {
+        Ok(Connection::new("renewing", session.user_id.clone()))
+    }
+    async fn refresh(&self, old: &AccessCredentials) -> Result<AccessCredentials> {
+        let rotated = format!(
+            "{}-next",
+            old.refresh_token.as_ref().unwrap().expose_secret()
+        );
+        let mut renewed = AccessCredentials::new("at-2".into());
+        renewed.refresh_token = Some(rotated.into());
+        Ok(renewed)
+    }
+}
+
+/// It declares revoke too, but does not implement it.
+#[derive(Debug)]
+struct DeclaresTooMuch;
+
+#[async_trait]
+impl ConnectProvider for DeclaresTooMuch {
+    fn descriptor(&self) -> &'static ProviderDescriptor {
+        const DESCRIPTOR: ProviderDescriptor =
+            ProviderDescriptor::new("declares", "says revoke", &[], never_built, "test")
+                .with_capabilities(&[crate::Capability::Revoke]);
+        &DESCRIPTOR
+    }
+    async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
+        Ok(ConnectToken::new(
+            "declares",
+            "t".into(),
+            TOKEN_TTL,
+            request,
+        ))
+    }
+    fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
+        Ok(token.callback_url().clone())
+    }
+    async fn complete(&self, session: &PendingSession, _: &Callback) -> Result<Connection> {
+        Ok(Connection::new("declares", session.user_id.clone()))
+    }
+}
+
+#[tokio::test]
+async fn optional_operations_are_offered_by_capability_and_typed_unsupported_otherwise() {
+    let mut credentials = AccessCredentials::new("at-1".into());
+    credentials.refresh_token = Some("rt-1".into());
+
+    let renewing = Connector::new(Arc::new(Renewing));
+    assert!(renewing.supports(crate::Capability::Refresh));
+    let renewed = renewing.refresh(&credentials).await.unwrap();
+    assert_eq!(renewed.access_token.expose_secret(), "at-2");
+    assert_eq!(
+        renewed.refresh_token.as_ref().unwrap().expose_secret(),
+        "rt-1-next"
+    );
+    let err = renewing.revoke(&credentials).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+    assert_eq!(err.operation(), Operation::Revoke);
+    assert_eq!(err.provider(), Some("renewing"));
+
+    // Without the capability the provider is never asked, whatever it implements.
+    let (_, scripted, _, _) = setup();
+    let err = scripted.refresh(&credentials).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+    assert_eq!(err.operation(), Operation::Refresh);
+
+    // Declared but not implemented: the trait's default still answers with the typed error.
+    let err = Connector::new(Arc::new(DeclaresTooMuch))
+        .revoke(&credentials)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unsupported);
+    assert!(
+        err.to_string().contains("declares does not offer revoke"),
+        "{err}"
+    );
+}
