@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, ErrorStatus, Operation, Result};
 use crate::flow::{AccessCredentials, Connection, Options, PendingSession, TokenRequest};
 use crate::provider::{Capability, ConnectProvider};
-use crate::registry::{self, BuildContext};
+use crate::registry::{self, BuildContext, ProviderDescriptor};
 use crate::state::State;
 use crate::store::{InMemorySessionStore, SessionStore};
 
@@ -263,6 +263,7 @@ impl Connector {
                 )
                 .with_provider(name)
             })?;
+            reject_reserved_params(&callback_url, self.provider.descriptor())?;
             let mut merged = self.options.clone();
             merged.extend(options);
             let request = TokenRequest::new(user_id, callback_url, State::generate()?)
@@ -440,6 +441,30 @@ impl Connector {
     fn mismatch(&self, message: &str) -> Error {
         Error::new(ErrorKind::StateMismatch, Operation::Complete, message)
             .with_provider(self.provider.descriptor().name())
+    }
+}
+
+/// Parameters the vendor's redirect adds to the app's callback URL (ours, OAuth's, and the
+/// provider's declared ones): an app URL that already carries one would come back with it
+/// twice, or with a value the vendor did not send.
+const RESERVED_CALLBACK_PARAMS: &[&str] = &["state", "code", "error", "error_description"];
+
+fn reject_reserved_params(callback_url: &Url, provider: &ProviderDescriptor) -> Result<()> {
+    let reserved = callback_url.query_pairs().find(|(name, _)| {
+        RESERVED_CALLBACK_PARAMS.contains(&name.as_ref())
+            || provider.secret_params().contains(&name.as_ref())
+    });
+    match reserved {
+        Some((name, _)) => Err(Error::new(
+            ErrorKind::InvalidInput,
+            Operation::CreateToken,
+            format!(
+                "`callback_url` must not carry its own `{}` parameter: the vendor's redirect adds it",
+                crate::redact::sanitize(&name, 64)
+            ),
+        )
+        .with_provider(provider.name())),
+        None => Ok(()),
     }
 }
 

@@ -232,19 +232,10 @@ impl FlatpeakProvider {
         })
     }
 
+    /// The app's callback URL with the flow's state added: Flatpeak keeps the query and adds
+    /// `fp_cot` (the Connector has checked the URL carries neither already).
     fn callback_with_state(&self, request: &TokenRequest) -> Result<Url> {
         let mut url = request.callback_url().clone();
-        let reserved = url
-            .query_pairs()
-            .any(|(k, _)| k == "state" || k == CALLBACK_TOKEN_PARAM);
-        if reserved {
-            return Err(Error::new(
-                ErrorKind::InvalidInput,
-                Operation::CreateToken,
-                "`callback_url` must not carry its own `state` or `fp_cot` parameter",
-            )
-            .with_provider(crate::NAME));
-        }
         url.query_pairs_mut()
             .append_pair("state", request.state().as_str());
         Ok(url)

@@ -379,6 +379,13 @@ async fn options_the_schema_forbids_fail_before_any_request() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("`state`"), "{err}");
+    // fp_cot is Flatpeak's (its descriptor declares it); core refuses it all the same.
+    let err = s
+        .connector
+        .start("u", "https://app.example/cb?fp_cot=mine")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("`fp_cot`"), "{err}");
     assert!(s.sandbox.requests().is_empty(), "{:?}", s.paths());
 }
 

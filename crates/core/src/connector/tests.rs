@@ -607,3 +607,24 @@ async fn optional_operations_are_offered_by_capability_and_typed_unsupported_oth
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_callback_url_that_carries_a_reserved_parameter_is_refused_before_any_call() {
+    let (provider, connector, store, _) = setup();
+    for (url, name) in [
+        ("https://app.example/cb?state=mine", "state"),
+        ("https://app.example/cb?x=1&code=c", "code"),
+        ("https://app.example/cb?error=x", "error"),
+    ] {
+        let err = connector.start("u", url).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{url}");
+        assert!(err.to_string().contains(&format!("own `{name}`")), "{err}");
+    }
+    assert_eq!(provider.create_calls.load(Ordering::SeqCst), 0);
+    assert!(store.is_empty());
+    // The app's own parameters are fine.
+    connector
+        .start("u", "https://app.example/cb?tenant=a")
+        .await
+        .unwrap();
+}
