@@ -110,19 +110,17 @@ impl ConnectProvider for Toy {
             .await?;
         let body: TokenBody = response.json("toy", Operation::CreateToken)?;
         Ok(ConnectToken::new(
-            "toy",
             body.token,
             Duration::from_secs(body.expires_in),
-            request,
         ))
     }
 
-    fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
+    fn connect_url(&self, request: &TokenRequest, token: &ConnectToken) -> Result<Url> {
         let mut url = self.config.base_url.join("/authorize");
         url.query_pairs_mut()
             .append_pair("token", token.secret().expose_secret())
-            .append_pair("redirect", token.callback_url().as_str())
-            .append_pair("state", token.state().as_str());
+            .append_pair("redirect", request.callback_url().as_str())
+            .append_pair("state", request.state().as_str());
         Ok(url)
     }
 

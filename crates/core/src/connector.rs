@@ -129,9 +129,9 @@ pub struct Started {
 /// #     fn build(_: &ProviderConfig, _: &BuildContext) -> Result<std::sync::Arc<dyn ConnectProvider>> { unimplemented!() }
 /// #     const ECHO: ProviderDescriptor = ProviderDescriptor::new("echo", "", &[], build, "doc");
 /// #     &ECHO }
-/// #   async fn create_token(&self, r: &TokenRequest) -> Result<ConnectToken> {
-/// #     Ok(ConnectToken::new("echo", "tok".into(), std::time::Duration::from_secs(60), r)) }
-/// #   fn connect_url(&self, t: &ConnectToken) -> Result<Url> {
+/// #   async fn create_token(&self, _: &TokenRequest) -> Result<ConnectToken> {
+/// #     Ok(ConnectToken::new("tok".into(), std::time::Duration::from_secs(60))) }
+/// #   fn connect_url(&self, t: &TokenRequest, _: &ConnectToken) -> Result<Url> {
 /// #     let mut u = t.callback_url().clone(); u.query_pairs_mut().append_pair("state", t.state().as_str()); Ok(u) }
 /// #   async fn complete(&self, s: &PendingSession, _: &Callback) -> Result<Connection> { Ok(Connection::new("echo", s.user_id.clone())) }
 /// # }
@@ -270,8 +270,8 @@ impl Connector {
                 .map_err(|e| e.with_provider(name))?
                 .with_options(merged);
             let token = self.provider.create_token(&request).await?;
-            let connect_url = self.provider.connect_url(&token)?;
-            let session = PendingSession::new(&token, user_id, self.clock.now());
+            let connect_url = self.provider.connect_url(&request, &token)?;
+            let session = PendingSession::new(name, &request, &token, self.clock.now());
             let expires_at = session.expires_at;
             self.store
                 .put(session)

@@ -132,37 +132,38 @@ fn validate_callback_url(url: &Url) -> Result<()> {
     }
 }
 
-/// A short-lived token issued by the vendor, plus what the provider needs to build the
-/// connect URL and to complete the flow.
+/// What the vendor issued for a flow: the short-lived token, how long it lives, and any
+/// non-secret data the provider wants back in [`ConnectProvider::complete`](crate::ConnectProvider::complete).
 ///
-/// The token value is a secret; only its [`Digest`] goes into the [`PendingSession`]. The
-/// token carries its lifetime, not an instant: the [`Connector`](crate::Connector) turns it
-/// into an expiry on its own clock, so expiry checks use one clock only.
+/// It holds only what the vendor issued: the request it answers (user, callback URL, state)
+/// stays the [`TokenRequest`], which the [`Connector`](crate::Connector) hands to
+/// [`connect_url`](crate::ConnectProvider::connect_url) beside it. The token value is a
+/// secret; only its [`Digest`] goes into the [`PendingSession`]. It carries its lifetime, not
+/// an instant: the Connector turns it into an expiry on its own clock, so expiry checks use
+/// one clock only.
+///
+/// ```
+/// use std::time::Duration;
+/// let token = utilconnect::ConnectToken::new("tok_1".into(), Duration::from_secs(1800))
+///     .with_data("utility_slug", "pge");
+/// assert_eq!(token.lifetime(), Duration::from_secs(1800));
+/// assert_eq!(token.data()["utility_slug"], "pge");
+/// assert!(!format!("{token:?}").contains("tok_1"));
+/// ```
 #[derive(Clone)]
 pub struct ConnectToken {
-    provider: String,
     secret: SecretString,
     lifetime: Duration,
-    callback_url: Url,
-    state: State,
     data: Options,
 }
 
 impl ConnectToken {
-    /// A token for `request`, issued by `provider`, valid for `lifetime` (the vendor's
-    /// `expires_in`; capped at [`MAX_TOKEN_LIFETIME`]).
-    pub fn new(
-        provider: impl Into<String>,
-        secret: SecretString,
-        lifetime: Duration,
-        request: &TokenRequest,
-    ) -> Self {
+    /// The token the vendor issued, valid for `lifetime` (the vendor's `expires_in`; capped at
+    /// [`MAX_TOKEN_LIFETIME`]).
+    pub fn new(secret: SecretString, lifetime: Duration) -> Self {
         Self {
-            provider: provider.into(),
             secret,
             lifetime: lifetime.min(MAX_TOKEN_LIFETIME),
-            callback_url: request.callback_url.clone(),
-            state: request.state.clone(),
             data: Options::new(),
         }
     }
@@ -172,11 +173,6 @@ impl ConnectToken {
     pub fn with_data(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.data.insert(key.into(), value.into());
         self
-    }
-
-    /// The provider that issued the token.
-    pub fn provider(&self) -> &str {
-        &self.provider
     }
 
     /// The token value.
@@ -194,16 +190,6 @@ impl ConnectToken {
         created_at.checked_add(self.lifetime).unwrap_or(created_at)
     }
 
-    /// The app's callback URL (without anything a provider adds for the vendor).
-    pub fn callback_url(&self) -> &Url {
-        &self.callback_url
-    }
-
-    /// The CSRF state of the flow.
-    pub fn state(&self) -> &State {
-        &self.state
-    }
-
     /// Non-secret provider data.
     pub fn data(&self) -> &Options {
         &self.data
@@ -213,11 +199,8 @@ impl ConnectToken {
 impl fmt::Debug for ConnectToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConnectToken")
-            .field("provider", &self.provider)
             .field("secret", &"[REDACTED]")
             .field("lifetime", &self.lifetime)
-            .field("callback_url", &self.callback_url.as_str())
-            .field("state", &self.state)
             .field("data", &self.data)
             .finish()
     }
@@ -250,15 +233,21 @@ pub struct PendingSession {
 }
 
 impl PendingSession {
-    /// The session for `token`, created for `user_id` at `created_at` (the Connector's clock),
-    /// that expires with the token.
-    pub fn new(token: &ConnectToken, user_id: impl Into<String>, created_at: SystemTime) -> Self {
+    /// The session of the flow `request` started at `provider`, which the vendor answered
+    /// with `token`, created at `created_at` (the Connector's clock) and expiring with the
+    /// token.
+    pub fn new(
+        provider: impl Into<String>,
+        request: &TokenRequest,
+        token: &ConnectToken,
+        created_at: SystemTime,
+    ) -> Self {
         Self {
-            provider: token.provider.clone(),
-            user_id: user_id.into(),
-            state_digest: token.state.digest(),
+            provider: provider.into(),
+            user_id: request.user_id.clone(),
+            state_digest: request.state.digest(),
             token_digest: Digest::of_secret(&token.secret),
-            callback_url: token.callback_url.clone(),
+            callback_url: request.callback_url.clone(),
             created_at,
             expires_at: token.expires_at(created_at),
             data: token.data.clone(),
@@ -468,9 +457,9 @@ mod tests {
     #[test]
     fn pending_session_keeps_digests_not_secrets() {
         let request = request();
-        let token = ConnectToken::new("pelm", SECRET.into(), Duration::from_secs(60), &request)
-            .with_data("utility", "pge");
-        let session = PendingSession::new(&token, "user-1", SystemTime::UNIX_EPOCH);
+        let token =
+            ConnectToken::new(SECRET.into(), Duration::from_secs(60)).with_data("utility", "pge");
+        let session = PendingSession::new("acme", &request, &token, SystemTime::UNIX_EPOCH);
         let json = serde_json::to_string(&session).unwrap();
         assert!(!json.contains(SECRET), "{json}");
         assert!(!json.contains(request.state().as_str()), "{json}");
@@ -484,15 +473,15 @@ mod tests {
     #[test]
     fn pending_session_expires_at_token_expiry() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
-        let token = ConnectToken::new("pelm", SECRET.into(), Duration::from_secs(100), &request());
-        let session = PendingSession::new(&token, "user-1", SystemTime::UNIX_EPOCH);
+        let token = ConnectToken::new(SECRET.into(), Duration::from_secs(100));
+        let session = PendingSession::new("acme", &request(), &token, SystemTime::UNIX_EPOCH);
         assert!(!session.is_expired(t0 - Duration::from_secs(1)));
         assert!(session.is_expired(t0));
     }
 
     #[test]
     fn absurd_vendor_lifetimes_are_capped_not_overflowed() {
-        let token = ConnectToken::new("pelm", SECRET.into(), Duration::MAX, &request());
+        let token = ConnectToken::new(SECRET.into(), Duration::MAX);
         assert_eq!(token.lifetime(), MAX_TOKEN_LIFETIME);
         let far = SystemTime::UNIX_EPOCH + Duration::from_secs(u32::MAX as u64);
         assert!(token.expires_at(far) > far);
@@ -500,7 +489,7 @@ mod tests {
 
     #[test]
     fn debug_of_token_and_connection_hides_secrets() {
-        let token = ConnectToken::new("pelm", SECRET.into(), Duration::from_secs(60), &request());
+        let token = ConnectToken::new(SECRET.into(), Duration::from_secs(60));
         let mut credentials = AccessCredentials::new(SECRET.into());
         credentials.refresh_token = Some(SECRET.into());
         let connection = Connection::new("pelm", "u").with_credentials(credentials);

@@ -77,11 +77,11 @@ impl Capability {
 ///     }
 ///     async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
 ///         let lifetime = std::time::Duration::from_secs(60);
-///         Ok(ConnectToken::new("echo", "tok".into(), lifetime, request))
+///         Ok(ConnectToken::new("tok".into(), lifetime))
 ///     }
-///     fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
-///         let mut url = token.callback_url().clone();
-///         url.query_pairs_mut().append_pair("state", token.state().as_str());
+///     fn connect_url(&self, request: &TokenRequest, _: &ConnectToken) -> Result<Url> {
+///         let mut url = request.callback_url().clone();
+///         url.query_pairs_mut().append_pair("state", request.state().as_str());
 ///         Ok(url)
 ///     }
 ///     async fn complete(&self, session: &PendingSession, _: &Callback) -> Result<Connection> {
@@ -101,11 +101,12 @@ pub trait ConnectProvider: Send + Sync + fmt::Debug {
     /// Providers validate [`TokenRequest::options`] before sending anything.
     async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken>;
 
-    /// The URL of the vendor's hosted page for `token`, where the app sends the user.
+    /// The URL of the vendor's hosted page for the flow `request` started and `token`
+    /// answered, where the app sends the user.
     ///
-    /// The token carries the callback URL and state, so vendors that take them in the page URL
-    /// (Pelm) and vendors that fixed them at token creation (Flatpeak) fit the same call.
-    fn connect_url(&self, token: &ConnectToken) -> Result<Url>;
+    /// The request carries the callback URL and state, so vendors that take them in the page
+    /// URL (Pelm) and vendors that fixed them at token creation (Flatpeak) fit the same call.
+    fn connect_url(&self, request: &TokenRequest, token: &ConnectToken) -> Result<Url>;
 
     /// Checks, without calling the vendor, that `callback` carries what this provider's
     /// success callback carries (a code, the flow's own token), before the

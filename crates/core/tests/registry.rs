@@ -27,17 +27,12 @@ impl ConnectProvider for Echo {
     fn descriptor(&self) -> &'static ProviderDescriptor {
         &ECHO
     }
-    async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
+    async fn create_token(&self, _: &TokenRequest) -> Result<ConnectToken> {
         let lifetime = std::time::Duration::from_secs(60);
-        Ok(ConnectToken::new(
-            "echo-test",
-            self.api_key.clone(),
-            lifetime,
-            request,
-        ))
+        Ok(ConnectToken::new(self.api_key.clone(), lifetime))
     }
-    fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
-        Ok(token.callback_url().clone())
+    fn connect_url(&self, request: &TokenRequest, _: &ConnectToken) -> Result<Url> {
+        Ok(request.callback_url().clone())
     }
     async fn complete(&self, session: &PendingSession, _: &Callback) -> Result<Connection> {
         Ok(Connection::new("echo-test", session.user_id.clone()))

@@ -263,14 +263,14 @@ impl ConnectProvider for FlatpeakProvider {
         // The state-bearing callback went to Flatpeak only: the session keeps the app's own
         // URL, so no raw state reaches the store.
         let lifetime = Duration::from_secs(created.expires_in);
-        let mut token = ConnectToken::new(crate::NAME, created.connect_token, lifetime, request);
+        let mut token = ConnectToken::new(created.connect_token, lifetime);
         if let Some(live) = created.live_mode {
             token = token.with_data("live_mode", live);
         }
         Ok(token)
     }
 
-    fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
+    fn connect_url(&self, _: &TokenRequest, token: &ConnectToken) -> Result<Url> {
         let mut url = self.config.connect_web_url.url().clone();
         url.query_pairs_mut()
             .append_pair(CALLBACK_TOKEN_PARAM, token.secret().expose_secret());

@@ -59,11 +59,6 @@ fn session(token: &SecretString) -> PendingSession {
         State::parse("fuzzstate").expect("constant state"),
     )
     .expect("constant request");
-    let token = ConnectToken::new(
-        crate::NAME,
-        token.clone(),
-        Duration::from_secs(60),
-        &request,
-    );
-    PendingSession::new(&token, "fuzz-user", SystemTime::UNIX_EPOCH)
+    let token = ConnectToken::new(token.clone(), Duration::from_secs(60));
+    PendingSession::new(crate::NAME, &request, &token, SystemTime::UNIX_EPOCH)
 }

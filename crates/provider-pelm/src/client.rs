@@ -206,19 +206,19 @@ impl ConnectProvider for PelmProvider {
             .await?;
         let body: ConnectTokenResponse = response.json(crate::NAME, Operation::CreateToken)?;
         let lifetime = Duration::from_secs(body.expires_in);
-        let mut token = ConnectToken::new(crate::NAME, body.connect_token, lifetime, request);
+        let mut token = ConnectToken::new(body.connect_token, lifetime);
         for (key, value) in utility {
             token = token.with_data(key, value);
         }
         Ok(token)
     }
 
-    fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
+    fn connect_url(&self, request: &TokenRequest, token: &ConnectToken) -> Result<Url> {
         let mut url = self.config.connect_base_url.url().clone();
         url.query_pairs_mut()
-            .append_pair("redirect_uri", token.callback_url().as_str())
+            .append_pair("redirect_uri", request.callback_url().as_str())
             .append_pair("connect_token", token.secret().expose_secret())
-            .append_pair("state", token.state().as_str());
+            .append_pair("state", request.state().as_str());
         Ok(url)
     }
 

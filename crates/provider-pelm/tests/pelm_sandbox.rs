@@ -277,9 +277,8 @@ fn pending_for(s: &Setup, user: &str) -> utilconnect::PendingSession {
         utilconnect::State::generate().unwrap(),
     )
     .unwrap();
-    let token =
-        utilconnect::ConnectToken::new("pelm", "unused".into(), Duration::from_secs(60), &request);
-    utilconnect::PendingSession::new(&token, user, s.sandbox.clock().now())
+    let token = utilconnect::ConnectToken::new("unused".into(), Duration::from_secs(60));
+    utilconnect::PendingSession::new("pelm", &request, &token, s.sandbox.clock().now())
 }
 
 #[tokio::test]

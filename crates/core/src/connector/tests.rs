@@ -52,18 +52,16 @@ impl ConnectProvider for Scripted {
     async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
         self.create_calls.fetch_add(1, Ordering::SeqCst);
         Ok(ConnectToken::new(
-            "scripted",
             format!("{TOKEN_SECRET}-{}", request.user_id()).into(),
             TOKEN_TTL,
-            request,
         ))
     }
 
-    fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
-        let mut url = token.callback_url().clone();
+    fn connect_url(&self, request: &TokenRequest, token: &ConnectToken) -> Result<Url> {
+        let mut url = request.callback_url().clone();
         url.query_pairs_mut()
             .append_pair("code", token.secret().expose_secret())
-            .append_pair("state", token.state().as_str());
+            .append_pair("state", request.state().as_str());
         Ok(url)
     }
 
@@ -519,16 +517,11 @@ impl ConnectProvider for Renewing {
                 .with_capabilities(&[crate::Capability::Refresh]);
         &DESCRIPTOR
     }
-    async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
-        Ok(ConnectToken::new(
-            "renewing",
-            "t".into(),
-            TOKEN_TTL,
-            request,
-        ))
+    async fn create_token(&self, _: &TokenRequest) -> Result<ConnectToken> {
+        Ok(ConnectToken::new("t".into(), TOKEN_TTL))
     }
-    fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
-        Ok(token.callback_url().clone())
+    fn connect_url(&self, request: &TokenRequest, _: &ConnectToken) -> Result<Url> {
+        Ok(request.callback_url().clone())
     }
     async fn complete(&self, session: &PendingSession, _: &Callback) -> Result<Connection> {
         Ok(Connection::new("renewing", session.user_id.clone()))
@@ -556,16 +549,11 @@ impl ConnectProvider for DeclaresTooMuch {
                 .with_capabilities(&[crate::Capability::Revoke]);
         &DESCRIPTOR
     }
-    async fn create_token(&self, request: &TokenRequest) -> Result<ConnectToken> {
-        Ok(ConnectToken::new(
-            "declares",
-            "t".into(),
-            TOKEN_TTL,
-            request,
-        ))
+    async fn create_token(&self, _: &TokenRequest) -> Result<ConnectToken> {
+        Ok(ConnectToken::new("t".into(), TOKEN_TTL))
     }
-    fn connect_url(&self, token: &ConnectToken) -> Result<Url> {
-        Ok(token.callback_url().clone())
+    fn connect_url(&self, request: &TokenRequest, _: &ConnectToken) -> Result<Url> {
+        Ok(request.callback_url().clone())
     }
     async fn complete(&self, session: &PendingSession, _: &Callback) -> Result<Connection> {
         Ok(Connection::new("declares", session.user_id.clone()))

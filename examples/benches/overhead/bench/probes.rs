@@ -150,7 +150,7 @@ impl Bench {
                         )
                         .expect("request");
                         let token = provider.create_token(&token_request).await.expect("token");
-                        provider.connect_url(&token).expect("url")
+                        provider.connect_url(&token_request, &token).expect("url")
                     }
                     3 => self
                         .connector
@@ -196,20 +196,22 @@ pub(crate) async fn connector_alone() {
         }
         async fn create_token(
             &self,
-            request: &utilconnect::TokenRequest,
+            _: &utilconnect::TokenRequest,
         ) -> utilconnect::Result<utilconnect::ConnectToken> {
             Ok(utilconnect::ConnectToken::new(
-                "echo",
                 "tok".into(),
                 Duration::from_secs(60),
-                request,
             ))
         }
-        fn connect_url(&self, token: &utilconnect::ConnectToken) -> utilconnect::Result<Url> {
-            let mut url = token.callback_url().clone();
+        fn connect_url(
+            &self,
+            request: &utilconnect::TokenRequest,
+            _: &utilconnect::ConnectToken,
+        ) -> utilconnect::Result<Url> {
+            let mut url = request.callback_url().clone();
             url.query_pairs_mut()
                 .append_pair("code", "c")
-                .append_pair("state", token.state().as_str());
+                .append_pair("state", request.state().as_str());
             Ok(url)
         }
         async fn complete(
