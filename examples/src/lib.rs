@@ -3,8 +3,8 @@
 //!
 //! The examples link both providers; an app links the ones it wants the same way.
 
-use utilconnect::sandbox::Sandbox;
 use utilconnect::{Config, Connector, Error, Result};
+use utilconnect_sandbox::Sandbox;
 // Named so the linker keeps their registrations.
 use utilconnect_flatpeak as _;
 use utilconnect_pelm as _;
@@ -45,7 +45,7 @@ pub fn chosen_provider(provider: Option<&str>, config: &Config) -> Result<String
 /// run against the embedded sandboxes by default.
 pub fn chosen_or_first_sandbox(provider: Option<&str>, config: &Config) -> Result<String> {
     chosen_provider(provider, config).or_else(|_| {
-        utilconnect::sandbox::sandboxes()
+        utilconnect_sandbox::sandboxes()
             .first()
             .map(|s| s.provider().to_owned())
             .ok_or_else(|| Error::config("no provider sandbox is registered"))
@@ -54,8 +54,8 @@ pub fn chosen_or_first_sandbox(provider: Option<&str>, config: &Config) -> Resul
 
 /// A connector for `provider` against its embedded sandbox (no credentials needed).
 pub async fn sandbox_target(provider: &str) -> Result<Target> {
-    let sandbox = utilconnect::sandbox::sandbox(provider)?.start().await?;
-    let connector = utilconnect::sandbox::connector_for(sandbox.as_ref())?;
+    let sandbox = utilconnect_sandbox::sandbox(provider)?.start().await?;
+    let connector = utilconnect_sandbox::connector_for(sandbox.as_ref())?;
     Ok(Target {
         connector,
         sandbox: Some(sandbox),

@@ -14,8 +14,8 @@ use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use url::Url;
-use utilconnect::sandbox::escape_html;
 use utilconnect::{Callback, Connection, Connector, Error, State};
+use utilconnect_sandbox::escape_html;
 
 const COOKIE: &str = "uc_session";
 

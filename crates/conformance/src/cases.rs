@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
-use utilconnect::sandbox::{FaultAction, LogCapture, UserAction};
 use utilconnect::{ErrorKind, Operation, ProviderConfig, State};
+use utilconnect_sandbox::{FaultAction, LogCapture, UserAction};
 
 use crate::harness::{CALLBACK, Harness};
 use crate::outcome::{CaseResult, Failure, check, expect_kind};

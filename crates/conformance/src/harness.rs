@@ -4,11 +4,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
-use utilconnect::sandbox::{Sandbox, UserAction};
 use utilconnect::{
     BuildContext, ConnectProvider, Connection, Connector, ProviderConfig, ProviderDescriptor,
     Started, Url,
 };
+use utilconnect_sandbox::{Sandbox, UserAction};
 
 use crate::outcome::{Failure, check};
 
@@ -26,7 +26,7 @@ impl Harness {
     /// Starts the registered sandbox of the registered provider `name`.
     pub async fn start(name: &str) -> Result<Self, Failure> {
         let descriptor = utilconnect::provider(name).map_err(Failure::from)?;
-        let sandbox_descriptor = utilconnect::sandbox::sandbox(name).map_err(Failure::from)?;
+        let sandbox_descriptor = utilconnect_sandbox::sandbox(name).map_err(Failure::from)?;
         let sandbox = sandbox_descriptor.start().await.map_err(Failure::from)?;
         Ok(Self::new(descriptor, sandbox))
     }

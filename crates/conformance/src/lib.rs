@@ -16,7 +16,7 @@
 //! # Running it on your provider crate
 //!
 //! 1. Register your provider and, behind your `sandbox` feature, its sandbox
-//!    (`utilconnect::register_provider!`, `utilconnect::register_sandbox!`).
+//!    (`utilconnect::register_provider!`, `utilconnect_sandbox::register_sandbox!`).
 //! 2. Accept an `http` table ([`utilconnect::http::HttpConfig`]) in your config: the suite
 //!    shortens timeouts through it.
 //! 3. Add to your `Cargo.toml`:

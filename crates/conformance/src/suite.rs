@@ -123,7 +123,7 @@ impl Suite {
 
     /// The providers the suite will run.
     pub fn providers(&self) -> Vec<&'static str> {
-        utilconnect::sandbox::sandboxes()
+        utilconnect_sandbox::sandboxes()
             .into_iter()
             .map(|s| s.provider())
             .filter(|p| {
@@ -201,7 +201,7 @@ impl Suite {
 }
 
 /// A runtime with workers, so the sandbox's server tasks run beside the case (which is
-/// polled on this thread, where [`LogCapture`](utilconnect::sandbox::LogCapture) listens).
+/// polled on this thread, where [`LogCapture`](utilconnect_sandbox::LogCapture) listens).
 fn runtime() -> Result<tokio::runtime::Runtime, Failed> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

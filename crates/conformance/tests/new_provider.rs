@@ -1,6 +1,6 @@
 //! Proof that a provider crate from outside this workspace joins the suite with the
 //! documented snippet: "toy", a vendor written here against the public API only (as a
-//! third-party crate would be), with its own sandbox built on `utilconnect::sandbox`.
+//! third-party crate would be), with its own sandbox built on `utilconnect_sandbox`.
 //! Toy declares no capabilities, so the cases that need one show as skipped.
 //!
 //! `cargo test -p utilconnect-conformance --test new_provider`
@@ -17,14 +17,14 @@ use axum::routing::{get, post};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use utilconnect::http::{HttpClient, HttpConfig, Idempotency};
-use utilconnect::sandbox::{
-    Browser, Faults, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer, UserAction,
-    futures_boxed::BoxFuture,
-};
 use utilconnect::{
     BaseUrl, BuildContext, Callback, Clock, ConfigKey, ConnectProvider, ConnectToken, Connection,
     Error, ErrorKind, ManualClock, Operation, PendingSession, ProviderConfig, ProviderDescriptor,
     Result, TokenRequest, Url,
+};
+use utilconnect_sandbox::{
+    Browser, Faults, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer, UserAction,
+    futures_boxed::BoxFuture,
 };
 
 // ---------------------------------------------------------------- the provider
@@ -227,7 +227,7 @@ async fn authorize(AxumState(s): AxumState<ToyState>, Query(q): Query<Fields>) -
     let hidden = |k: &str| {
         format!(
             r#"<input type="hidden" name="{k}" value="{}">"#,
-            utilconnect::sandbox::escape_html(q.get(k).map(String::as_str).unwrap_or(""))
+            utilconnect_sandbox::escape_html(q.get(k).map(String::as_str).unwrap_or(""))
         )
     };
     Html(format!(
@@ -281,7 +281,7 @@ impl Sandbox for ToySandbox {
             serde_json::json!({
                 "api_key": API_KEY,
                 "base_url": self.server.base_url().as_str(),
-                "http": utilconnect::sandbox::quick_http(),
+                "http": utilconnect_sandbox::quick_http(),
             }),
         )
     }
@@ -350,7 +350,7 @@ fn start_toy(addr: Option<std::net::SocketAddr>) -> BoxFuture<Result<Box<dyn San
     })
 }
 
-utilconnect::register_sandbox!(SandboxDescriptor::new("toy", start_toy));
+utilconnect_sandbox::register_sandbox!(SandboxDescriptor::new("toy", start_toy));
 
 // ---------------------------------------------------------------- the documented snippet
 

@@ -28,7 +28,7 @@
 //! [`ProviderDescriptor`] with [`register_provider!`]. Every secret is a
 //! [`secrecy::SecretString`]; no `Debug`, `Display`, error or log line shows one.
 //!
-//! Feature `sandbox` adds [`sandbox`]: what every vendor emulator shares.
+//! Vendor emulators are built from the `utilconnect-sandbox` crate (the emulator kit).
 
 mod callback;
 mod clock;
@@ -40,8 +40,6 @@ pub mod http;
 mod provider;
 pub mod redact;
 mod registry;
-#[cfg(feature = "sandbox")]
-pub mod sandbox;
 mod state;
 mod store;
 

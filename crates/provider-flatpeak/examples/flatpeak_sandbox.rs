@@ -18,6 +18,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("`{arg}` is not a port number"))?,
         None => 7420,
     };
-    utilconnect::sandbox::serve_for_a_person("flatpeak", port).await?;
+    utilconnect_sandbox::serve_for_a_person("flatpeak", port).await?;
     Ok(())
 }

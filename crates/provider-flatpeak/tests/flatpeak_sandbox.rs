@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use utilconnect::sandbox::{Browser, FaultAction, LogCapture, Page, Sandbox, UserAction};
 use utilconnect::{Connector, DataStatus, ErrorKind, Mode, ProviderConfig, Started, Url};
 use utilconnect_flatpeak::FlatpeakProvider;
 use utilconnect_flatpeak::sandbox::{FlatpeakSandbox, SandboxOptions};
+use utilconnect_sandbox::{Browser, FaultAction, LogCapture, Page, Sandbox, UserAction};
 
 const CALLBACK: &str = "https://app.example/flatpeak/callback?tenant=a%26b";
 
@@ -787,7 +787,7 @@ async fn a_token_born_expired_is_a_decode_error_naming_expires_in() {
 #[tokio::test]
 async fn moving_the_sandbox_clock_moves_bearer_token_and_session_expiry_together() {
     let sandbox = FlatpeakSandbox::start().await.unwrap();
-    let connector = utilconnect::sandbox::connector_for(&sandbox).unwrap();
+    let connector = utilconnect_sandbox::connector_for(&sandbox).unwrap();
     let first = connector.start("user-1", CALLBACK).await.unwrap();
     let callback = sandbox
         .act(first.connect_url.expose(), UserAction::Approve)

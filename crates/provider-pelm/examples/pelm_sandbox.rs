@@ -18,6 +18,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("`{arg}` is not a port number"))?,
         None => 7410,
     };
-    utilconnect::sandbox::serve_for_a_person("pelm", port).await?;
+    utilconnect_sandbox::serve_for_a_person("pelm", port).await?;
     Ok(())
 }

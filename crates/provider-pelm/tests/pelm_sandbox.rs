@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use utilconnect::Clock as _;
-use utilconnect::sandbox::{Browser, FaultAction, LogCapture, Page, Sandbox, UserAction};
 use utilconnect::{
     Callback, ConnectProvider, Connector, DataStatus, ErrorKind, ProviderConfig, Started,
     TokenRequest, Url,
 };
 use utilconnect_pelm::PelmProvider;
 use utilconnect_pelm::sandbox::PelmSandbox;
+use utilconnect_sandbox::{Browser, FaultAction, LogCapture, Page, Sandbox, UserAction};
 
 const CALLBACK: &str = "https://app.example/pelm/callback?tenant=a%26b";
 
@@ -631,7 +631,7 @@ async fn credential_expiry_is_dated_on_the_sandbox_clock() {
     sandbox
         .clock()
         .advance(Duration::from_secs(10 * 365 * 24 * 3600));
-    let connector = utilconnect::sandbox::connector_for(&sandbox).unwrap();
+    let connector = utilconnect_sandbox::connector_for(&sandbox).unwrap();
     let started = connector.start("user-1", CALLBACK).await.unwrap();
     let callback = sandbox
         .act(started.connect_url.expose(), UserAction::Approve)

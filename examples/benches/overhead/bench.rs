@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use utilconnect::sandbox::{Sandbox, UserAction};
 use utilconnect::{Connector, Started};
 use utilconnect_flatpeak::FlatpeakProvider;
 use utilconnect_flatpeak::sandbox::FlatpeakSandbox;
 use utilconnect_pelm::PelmProvider;
 use utilconnect_pelm::sandbox::PelmSandbox;
+use utilconnect_sandbox::{Sandbox, UserAction};
 
 use crate::CALLBACK;
 use crate::measure::{cpu_seconds, median, median_ratio, ms, thread_cpu, vendor_thread_cpu};

@@ -11,8 +11,8 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use utilconnect::sandbox::{Sandbox, SandboxDescriptor, UserAction};
 use utilconnect::{Config, Connection, Connector, Result};
+use utilconnect_sandbox::{Sandbox, SandboxDescriptor, UserAction};
 // A provider crate never named in code is not linked, and its registration vanishes.
 use utilconnect_flatpeak as _;
 use utilconnect_pelm as _;
@@ -29,7 +29,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sandboxes: Vec<&SandboxDescriptor> = utilconnect::sandbox::sandboxes()
+    let sandboxes: Vec<&SandboxDescriptor> = utilconnect_sandbox::sandboxes()
         .into_iter()
         .filter(|s| chosen.as_deref().is_none_or(|c| c == s.provider()))
         .collect();

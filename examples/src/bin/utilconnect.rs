@@ -22,12 +22,12 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
-use utilconnect::sandbox::UserAction;
 use utilconnect::{Config, Connection, Connector, Error, ErrorKind, Operation, Options, Result};
 use utilconnect_examples::file_store::FileSessionStore;
 use utilconnect_examples::{
     Target, chosen_or_first_sandbox, chosen_provider, explain, live_target, sandbox_target,
 };
+use utilconnect_sandbox::UserAction;
 
 /// Check utility-data providers and credentials.
 #[derive(Debug, Parser)]
@@ -170,7 +170,7 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 fn providers() -> Result<()> {
-    let sandboxes: Vec<&str> = utilconnect::sandbox::sandboxes()
+    let sandboxes: Vec<&str> = utilconnect_sandbox::sandboxes()
         .iter()
         .map(|s| s.provider())
         .collect();
@@ -310,7 +310,7 @@ async fn accept_callback(listener: &TcpListener) -> Result<String> {
 
 async fn serve_sandbox(name: &str, port: u16) -> Result<()> {
     step(&format!("starting the {name} sandbox on 127.0.0.1:{port}"));
-    utilconnect::sandbox::serve_for_a_person(name, port).await
+    utilconnect_sandbox::serve_for_a_person(name, port).await
 }
 
 fn print_connection(connection: &Connection) {

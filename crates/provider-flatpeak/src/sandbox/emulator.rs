@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
-use utilconnect::sandbox::{Issuer, RequestLog};
 use utilconnect::{Clock, ManualClock};
+use utilconnect_sandbox::{Issuer, RequestLog};
 
 /// Energy providers offered on the provider selection page: (id, name).
 pub(crate) const ENERGY_PROVIDERS: &[(&str, &str)] = &[

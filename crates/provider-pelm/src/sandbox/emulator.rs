@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use utilconnect::sandbox::{Issuer, RequestLog};
 use utilconnect::{Clock, ManualClock};
+use utilconnect_sandbox::{Issuer, RequestLog};
 
 /// Utilities the sandbox offers: (slug, numeric id, display name).
 pub(crate) const UTILITIES: &[(&str, &str, &str)] = &[

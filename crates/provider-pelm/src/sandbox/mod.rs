@@ -8,7 +8,7 @@
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use utilconnect::Connector;
-//! use utilconnect::sandbox::{Sandbox, UserAction};
+//! use utilconnect_sandbox::{Sandbox, UserAction};
 //! use utilconnect_pelm::sandbox::PelmSandbox;
 //!
 //! let sandbox = PelmSandbox::start().await?;
@@ -32,11 +32,11 @@ use std::net::SocketAddr;
 use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
-use utilconnect::sandbox::{
+use utilconnect::{Error, ErrorKind, ManualClock, Operation, ProviderConfig, Result, Url};
+use utilconnect_sandbox::{
     Browser, Faults, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer, UserAction,
     end_user_error, no_way_on, quick_http,
 };
-use utilconnect::{Error, ErrorKind, ManualClock, Operation, ProviderConfig, Result, Url};
 
 pub use emulator::SandboxOptions;
 use emulator::{Emulator, SANDBOX_PASSWORD, SANDBOX_USERNAME};
@@ -194,11 +194,11 @@ impl Sandbox for PelmSandbox {
 
 fn start_boxed(
     addr: Option<SocketAddr>,
-) -> utilconnect::sandbox::futures_boxed::BoxFuture<Result<Box<dyn Sandbox>>> {
+) -> utilconnect_sandbox::futures_boxed::BoxFuture<Result<Box<dyn Sandbox>>> {
     Box::pin(async move {
         let sandbox = PelmSandbox::start_with(SandboxOptions::default(), addr).await?;
         Ok(Box::new(sandbox) as Box<dyn Sandbox>)
     })
 }
 
-utilconnect::register_sandbox!(SandboxDescriptor::new(crate::NAME, start_boxed));
+utilconnect_sandbox::register_sandbox!(SandboxDescriptor::new(crate::NAME, start_boxed));

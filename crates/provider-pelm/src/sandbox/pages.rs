@@ -11,7 +11,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use url::Url;
-use utilconnect::sandbox::{error_html, escape_html, html_page, problem_html};
+use utilconnect_sandbox::{error_html, escape_html, html_page, problem_html};
 
 use super::emulator::{
     Emulator, PageRefusal, PageSession, SANDBOX_PASSWORD, SANDBOX_USERNAME, Step, UTILITIES,

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use url::Url;
 use utilconnect::Connector;
-use utilconnect::sandbox::UserAction;
 use utilconnect_pelm::PelmProvider;
+use utilconnect_sandbox::UserAction;
 
 use super::Bench;
 use crate::CALLBACK;

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::redact::{REDACTED, is_secret_key};
+use utilconnect::redact::{REDACTED, is_secret_key};
 
 /// Headers every log records (lower case), besides the vendor's own (see
 /// [`RequestLog::recording`]); everything else varies by client and is dropped.
@@ -99,11 +99,11 @@ impl RawRequest {
 
 impl RequestLog {
     /// A log that also records the vendor's own headers (lower case; a provider's
-    /// [`recorded_headers`](crate::ProviderDescriptor::recorded_headers)), redacting the
+    /// [`recorded_headers`](utilconnect::ProviderDescriptor::recorded_headers)), redacting the
     /// values of secret-named ones.
     ///
     /// ```
-    /// let log = utilconnect::sandbox::RequestLog::recording(&["acme-version", "acme-secret"]);
+    /// let log = utilconnect_sandbox::RequestLog::recording(&["acme-version", "acme-secret"]);
     /// # let _ = log;
     /// ```
     pub fn recording(vendor_headers: &'static [&'static str]) -> Self {

@@ -1,4 +1,5 @@
-//! What every vendor emulator shares (feature `sandbox`).
+//! What every utilconnect vendor emulator shares: the emulator kit, a crate of its own so
+//! that core carries no server code (like OpenDAL's testkit).
 //!
 //! A provider crate's emulator is an axum [`Router`](axum::Router) served by [`SandboxServer`]
 //! on `127.0.0.1`, which adds, for every vendor alike:
@@ -35,9 +36,9 @@ pub use issuer::Issuer;
 pub use record::{RecordedRequest, RequestLog};
 pub use server::SandboxServer;
 
-use crate::clock::ManualClock;
-use crate::config::ProviderConfig;
-use crate::error::{Operation, Result};
+use utilconnect::ManualClock;
+use utilconnect::ProviderConfig;
+use utilconnect::{Operation, Result};
 
 /// What the end user does on the vendor's hosted pages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -94,8 +95,8 @@ pub trait Sandbox: Send + Sync + fmt::Debug {
 
     /// Plays the end user: opens `connect_url`, does `action`, and returns the URL the
     /// browser was finally sent to (the app's callback). Fails with
-    /// [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported) for an action the vendor's
-    /// pages do not offer, and with [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)
+    /// [`ErrorKind::Unsupported`](utilconnect::ErrorKind::Unsupported) for an action the vendor's
+    /// pages do not offer, and with [`ErrorKind::InvalidInput`](utilconnect::ErrorKind::InvalidInput)
     /// when the pages show an error instead of redirecting (e.g. an expired token).
     async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url>;
 }
@@ -172,7 +173,7 @@ impl fmt::Debug for SandboxDescriptor {
 
 inventory::collect!(SandboxDescriptor);
 
-/// Registers a provider's emulator (next to its [`register_provider!`](crate::register_provider)).
+/// Registers a provider's emulator (next to its [`register_provider!`](utilconnect::register_provider)).
 #[macro_export]
 macro_rules! register_sandbox {
     ($descriptor:expr) => {
@@ -185,6 +186,11 @@ pub fn sandboxes() -> Vec<&'static SandboxDescriptor> {
     let mut all: Vec<_> = inventory::iter::<SandboxDescriptor>.into_iter().collect();
     all.sort_by_key(|d| d.provider);
     all
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
 }
 
 /// A boxed, sendable future, without pulling in a futures crate for one alias.
@@ -203,7 +209,7 @@ pub fn sandbox(provider: &str) -> Result<&'static SandboxDescriptor> {
     all.into_iter()
         .find(|s| s.provider() == provider)
         .ok_or_else(|| {
-            crate::Error::config(format!(
+            utilconnect::Error::config(format!(
                 "provider `{provider}` has no sandbox; sandboxes: {}",
                 if names.is_empty() {
                     "none".to_owned()
@@ -214,14 +220,14 @@ pub fn sandbox(provider: &str) -> Result<&'static SandboxDescriptor> {
         })
 }
 
-/// A [`Connector`](crate::Connector) for the registered provider `sandbox` emulates, built from
+/// A [`Connector`](utilconnect::Connector) for the registered provider `sandbox` emulates, built from
 /// the sandbox's table, provider and connector both on the sandbox's clock (so moving the clock
 /// expires flows, tokens and a provider's cached credentials together).
-pub fn connector_for(sandbox: &dyn Sandbox) -> Result<crate::Connector> {
-    let context = crate::BuildContext::new(std::sync::Arc::new(sandbox.clock().clone()));
-    let provider = crate::provider(sandbox.provider_name())?
+pub fn connector_for(sandbox: &dyn Sandbox) -> Result<utilconnect::Connector> {
+    let context = utilconnect::BuildContext::new(std::sync::Arc::new(sandbox.clock().clone()));
+    let provider = utilconnect::provider(sandbox.provider_name())?
         .build_with(&sandbox.provider_config(), &context)?;
-    Ok(crate::Connector::builder(provider)
+    Ok(utilconnect::Connector::builder(provider)
         .clock(context.clock().clone())
         .build())
 }
@@ -253,5 +259,5 @@ pub async fn serve_for_a_person(provider: &str, port: u16) -> Result<()> {
     println!("\nCtrl-C to stop.");
     tokio::signal::ctrl_c()
         .await
-        .map_err(|e| crate::Error::config(format!("cannot wait for Ctrl-C: {e}")))
+        .map_err(|e| utilconnect::Error::config(format!("cannot wait for Ctrl-C: {e}")))
 }

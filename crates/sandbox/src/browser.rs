@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use url::Url;
 
-use crate::error::{Error, ErrorKind, Operation, Result};
+use utilconnect::{Error, ErrorKind, Operation, Result};
 
 /// Most redirects followed in one navigation.
 const MAX_REDIRECTS: usize = 10;
@@ -276,7 +276,7 @@ fn attr(attrs: &str, name: &str) -> Option<String> {
 /// value they render.
 ///
 /// ```
-/// assert_eq!(utilconnect::sandbox::escape_html(r#"<a href="x">&</a>"#),
+/// assert_eq!(utilconnect_sandbox::escape_html(r#"<a href="x">&</a>"#),
 ///            "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
 /// ```
 pub fn escape_html(text: &str) -> String {

@@ -24,7 +24,7 @@ use url::Url;
 
 use super::faults::{FaultAction, Faults};
 use super::record::RequestLog;
-use crate::error::{Error, ErrorKind, Operation, Result};
+use utilconnect::{Error, ErrorKind, Operation, Result};
 
 /// Largest request body an emulator reads.
 const MAX_REQUEST_BODY: usize = 2 * 1024 * 1024;
@@ -34,7 +34,7 @@ const MAX_REQUEST_BODY: usize = 2 * 1024 * 1024;
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// use axum::{Router, routing::get};
-/// use utilconnect::sandbox::{Faults, RequestLog, SandboxServer};
+/// use utilconnect_sandbox::{Faults, RequestLog, SandboxServer};
 ///
 /// let router = Router::new().route("/ping", get(|| async { "pong" }));
 /// let server = SandboxServer::start(router, Faults::default(), RequestLog::default()).await?;
@@ -278,7 +278,7 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
-    use crate::http::{HttpClient, HttpConfig, Idempotency};
+    use utilconnect::http::{HttpClient, HttpConfig, Idempotency};
 
     #[derive(Debug, Deserialize)]
     struct Pong {
@@ -311,7 +311,7 @@ mod tests {
     async fn ping(
         server: &SandboxServer,
         idempotency: Idempotency,
-    ) -> Result<crate::http::Response> {
+    ) -> Result<utilconnect::http::Response> {
         let url = server.base_url().join("/ping").unwrap();
         http()
             .send(Operation::CreateToken, idempotency, |c| c.post(url.clone()))

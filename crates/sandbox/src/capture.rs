@@ -10,7 +10,7 @@ use tracing_subscriber::fmt::format::FmtSpan;
 /// Everything logged on this thread while the guard lives, at every level, with span fields.
 ///
 /// ```
-/// let (capture, _guard) = utilconnect::sandbox::LogCapture::install();
+/// let (capture, _guard) = utilconnect_sandbox::LogCapture::install();
 /// tracing::info!(user = "u1", "hello");
 /// assert!(capture.text().contains("hello"));
 /// ```

@@ -6,7 +6,7 @@ use super::browser::escape_html;
 /// A whole page of `vendor`'s emulated Connect pages, marked as a sandbox.
 ///
 /// ```
-/// let page = utilconnect::sandbox::html_page("Pelm", "Log in", "<form></form>");
+/// let page = utilconnect_sandbox::html_page("Pelm", "Log in", "<form></form>");
 /// assert!(page.contains("<title>Log in</title>") && page.contains("not the real Pelm"));
 /// ```
 pub fn html_page(vendor: &str, title: &str, body: &str) -> String {
@@ -37,7 +37,7 @@ pub fn error_html(vendor: &str, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sandbox::Page;
+    use crate::Page;
 
     #[test]
     fn the_browser_reads_back_the_error_of_an_error_page() {

@@ -78,7 +78,7 @@ pub struct Fault {
 /// The faults of one emulator; clones share them.
 ///
 /// ```
-/// use utilconnect::sandbox::{FaultAction, Faults};
+/// use utilconnect_sandbox::{FaultAction, Faults};
 ///
 /// let faults = Faults::default();
 /// faults.inject("POST", "/auth/token", FaultAction::DropConnection, 1);

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::record::RequestLog;
-use crate::state::State;
+use utilconnect::State;
 
 /// Mints and names an emulator's tokens, codes and ids; clones share counters.
 ///
 /// ```
-/// use utilconnect::sandbox::{Issuer, RequestLog};
+/// use utilconnect_sandbox::{Issuer, RequestLog};
 ///
 /// let log = RequestLog::default();
 /// let issuer = Issuer::new(log.clone());
