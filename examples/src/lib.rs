@@ -45,7 +45,7 @@ pub fn chosen_provider(provider: Option<&str>, config: &Config) -> Result<String
 /// run against the embedded sandboxes by default.
 pub fn chosen_or_first_sandbox(provider: Option<&str>, config: &Config) -> Result<String> {
     chosen_provider(provider, config).or_else(|_| {
-        utilconnect_sandbox::sandboxes()
+        utilconnect_sandbox::sandboxes()?
             .first()
             .map(|s| s.provider().to_owned())
             .ok_or_else(|| Error::config("no provider sandbox is registered"))

@@ -124,6 +124,7 @@ impl Suite {
     /// The providers the suite will run.
     pub fn providers(&self) -> Vec<&'static str> {
         utilconnect_sandbox::sandboxes()
+            .unwrap_or_else(|e| panic!("{e}"))
             .into_iter()
             .map(|s| s.provider())
             .filter(|p| {

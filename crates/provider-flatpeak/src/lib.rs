@@ -58,7 +58,7 @@
 //! Connect pages as plain HTML forms. Serve one on a fixed port for a person to click through:
 //!
 //! ```text
-//! cargo run -p utilconnect-flatpeak --features sandbox --example flatpeak-sandbox
+//! cargo run -p utilconnect-examples --bin utilconnect -- sandbox flatpeak
 //! ```
 
 mod bearer;

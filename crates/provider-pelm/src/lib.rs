@@ -69,7 +69,7 @@
 //! person to click through:
 //!
 //! ```text
-//! cargo run -p utilconnect-pelm --features sandbox --example pelm-sandbox
+//! cargo run -p utilconnect-examples --bin utilconnect -- sandbox pelm
 //! ```
 
 mod client;

@@ -182,10 +182,27 @@ macro_rules! register_sandbox {
 }
 
 /// Every registered emulator, sorted by provider name.
-pub fn sandboxes() -> Vec<&'static SandboxDescriptor> {
-    let mut all: Vec<_> = inventory::iter::<SandboxDescriptor>.into_iter().collect();
+///
+/// Fails with [`ErrorKind::Config`](utilconnect::ErrorKind::Config) if two crates registered
+/// an emulator for the same provider, as [`utilconnect::providers`] does for providers.
+pub fn sandboxes() -> Result<Vec<&'static SandboxDescriptor>> {
+    sorted_unique(inventory::iter::<SandboxDescriptor>.into_iter().collect())
+}
+
+fn sorted_unique(
+    mut all: Vec<&'static SandboxDescriptor>,
+) -> Result<Vec<&'static SandboxDescriptor>> {
     all.sort_by_key(|d| d.provider);
-    all
+    match all
+        .windows(2)
+        .find(|pair| pair[0].provider == pair[1].provider)
+    {
+        Some(pair) => Err(utilconnect::Error::config(format!(
+            "two sandboxes are registered for provider `{}`; link one emulator per provider",
+            pair[0].provider
+        ))),
+        None => Ok(all),
+    }
 }
 
 #[doc(hidden)]
@@ -204,7 +221,7 @@ pub mod futures_boxed {
 
 /// The registered emulator of `provider`; the error lists the providers that have one.
 pub fn sandbox(provider: &str) -> Result<&'static SandboxDescriptor> {
-    let all = sandboxes();
+    let all = sandboxes()?;
     let names: Vec<&str> = all.iter().map(|s| s.provider()).collect();
     all.into_iter()
         .find(|s| s.provider() == provider)
@@ -236,7 +253,7 @@ pub fn connector_for(sandbox: &dyn Sandbox) -> Result<utilconnect::Connector> {
 /// through: prints a provider table pointing at it and a fresh connect URL (the browser lands
 /// on `https://app.example/callback?…` at the end), then waits for Ctrl-C.
 ///
-/// This is what the providers' `*-sandbox` examples and `utilconnect sandbox <name>` run.
+/// This is what `utilconnect sandbox <name>` runs.
 pub async fn serve_for_a_person(provider: &str, port: u16) -> Result<()> {
     let descriptor = sandbox(provider)?;
     let addr = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
@@ -260,4 +277,27 @@ pub async fn serve_for_a_person(provider: &str, port: u16) -> Result<()> {
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| utilconnect::Error::config(format!("cannot wait for Ctrl-C: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn never(_: Option<SocketAddr>) -> futures_boxed::BoxFuture<Result<Box<dyn Sandbox>>> {
+        Box::pin(async { Err(utilconnect::Error::config("not started in this test")) })
+    }
+
+    static A: SandboxDescriptor = SandboxDescriptor::new("alpha", never);
+    static B: SandboxDescriptor = SandboxDescriptor::new("beta", never);
+    static B2: SandboxDescriptor = SandboxDescriptor::new("beta", never);
+
+    #[test]
+    fn two_sandboxes_for_one_provider_are_an_error() {
+        let sorted = sorted_unique(vec![&B, &A]).unwrap();
+        let names: Vec<_> = sorted.iter().map(|d| d.provider()).collect();
+        assert_eq!(names, ["alpha", "beta"]);
+        let err = sorted_unique(vec![&B, &A, &B2]).unwrap_err();
+        assert_eq!(err.kind(), utilconnect::ErrorKind::Config);
+        assert!(err.to_string().contains("provider `beta`"), "{err}");
+    }
 }

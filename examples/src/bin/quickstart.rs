@@ -29,7 +29,14 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sandboxes: Vec<&SandboxDescriptor> = utilconnect_sandbox::sandboxes()
+    let registered = match utilconnect_sandbox::sandboxes() {
+        Ok(registered) => registered,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let sandboxes: Vec<&SandboxDescriptor> = registered
         .into_iter()
         .filter(|s| chosen.as_deref().is_none_or(|c| c == s.provider()))
         .collect();

@@ -170,7 +170,7 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 fn providers() -> Result<()> {
-    let sandboxes: Vec<&str> = utilconnect_sandbox::sandboxes()
+    let sandboxes: Vec<&str> = utilconnect_sandbox::sandboxes()?
         .iter()
         .map(|s| s.provider())
         .collect();
