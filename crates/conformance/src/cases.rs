@@ -268,7 +268,8 @@ pub async fn faults_create_token(h: &Harness) -> CaseResult {
     run_faults(h, Operation::CreateToken).await
 }
 
-/// Every fault on the completing call ends in success or its documented error kind.
+/// Every fault on the completing call ends in success or its documented error kind, and the
+/// error's status says truly whether finishing the same callback again can succeed.
 pub async fn faults_complete(h: &Harness) -> CaseResult {
     run_faults(h, Operation::Complete).await
 }
@@ -325,6 +326,28 @@ async fn run_faults(h: &Harness, operation: Operation) -> CaseResult {
             Ok(()) => "success".to_owned(),
             Err(err) => format!("{:?} (temporary: {})", err.kind(), err.is_temporary()),
         };
+        // The error's status must tell the truth: finishing the same callback again (the
+        // fault gone) succeeds after a temporary failure, and finds no flow after a
+        // permanent one.
+        let again = match (&callback, &outcome) {
+            (Some(callback), Err(err)) => {
+                let again = connector.finish(callback.as_str()).await.map(drop);
+                let expected = if err.is_temporary() {
+                    None
+                } else {
+                    Some(ErrorKind::StateMismatch)
+                };
+                check(
+                    again.as_ref().err().map(utilconnect::Error::kind) == expected,
+                    format!("{name}: finishing again after {err:?} ended in {again:?}"),
+                )?;
+                Some(match again {
+                    Ok(()) => "success".to_owned(),
+                    Err(err) => format!("{:?}", err.kind()),
+                })
+            }
+            _ => None,
+        };
         // Attempts under "slow" depend on timing; record that it was bounded instead.
         let attempts = if name.starts_with("slow") {
             json!(if attempts <= 4 {
@@ -335,10 +358,11 @@ async fn run_faults(h: &Harness, operation: Operation) -> CaseResult {
         } else {
             json!(attempts)
         };
-        table.insert(
-            name.to_owned(),
-            json!({ "ended": ended, "attempts": attempts }),
-        );
+        let mut row = json!({ "ended": ended, "attempts": attempts });
+        if let Some(again) = again {
+            row["finishing again"] = json!(again);
+        }
+        table.insert(name.to_owned(), row);
     }
     Ok(Some(Value::Object(table)))
 }
