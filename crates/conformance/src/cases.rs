@@ -348,8 +348,9 @@ async fn run_faults(h: &Harness, operation: Operation) -> CaseResult {
             }
             _ => None,
         };
-        // Attempts under "slow" depend on timing; record that it was bounded instead.
-        let attempts = if name.starts_with("slow") {
+        // Retries of a slow token call depend on timing; record that they were bounded. A
+        // completing call is single-use: never resent once sent, so exactly one attempt.
+        let attempts = if name.starts_with("slow") && operation != Operation::Complete {
             json!(if attempts <= 4 {
                 "bounded"
             } else {

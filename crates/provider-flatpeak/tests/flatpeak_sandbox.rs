@@ -9,7 +9,7 @@ use std::time::Duration;
 use utilconnect::{Connector, DataStatus, ErrorKind, Mode, ProviderConfig, Started, Url};
 use utilconnect_flatpeak::FlatpeakProvider;
 use utilconnect_flatpeak::sandbox::{FlatpeakSandbox, SandboxOptions};
-use utilconnect_sandbox::{Browser, FaultAction, LogCapture, Page, Sandbox, UserAction};
+use utilconnect_sandbox::{Browser, FaultAction, Page, Sandbox, UserAction};
 
 const CALLBACK: &str = "https://app.example/flatpeak/callback?tenant=a%26b";
 
@@ -316,35 +316,6 @@ async fn a_callback_without_fp_cot_is_cancelled_without_any_request() {
 }
 
 #[tokio::test]
-async fn a_retrieve_processed_but_unanswered_is_not_resent_and_ends_the_flow() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Approve).await;
-    // Flatpeak processes (claims) the session at once but answers after the 2 s timeout.
-    s.sandbox.faults().inject(
-        "GET",
-        "/connect/token",
-        FaultAction::Delay(Duration::from_secs(3)),
-        1,
-    );
-    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Timeout);
-    // Flatpeak may have claimed the session: finishing again can only fail, so the error
-    // says to start again rather than to retry, and the flow is over.
-    assert_eq!(err.status_of_call(), utilconnect::ErrorStatus::Permanent);
-    assert!(!err.is_temporary());
-    assert_eq!(
-        s.count("GET", "/connect/token"),
-        1,
-        "a claim is not resent blindly"
-    );
-
-    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::StateMismatch);
-    assert_eq!(s.count("GET", "/connect/token"), 1, "nothing more was sent");
-}
-
-#[tokio::test]
 async fn options_the_schema_forbids_fail_before_any_request() {
     let s = setup().await;
     for (options, expected) in [
@@ -611,80 +582,6 @@ fn assert_mapped(err: &utilconnect::Error, status: u16, body: &str, kind: ErrorK
     if !body.starts_with('{') {
         assert!(err.body_excerpt().is_some(), "excerpt kept: {err:?}");
     }
-}
-
-#[tokio::test]
-async fn rate_limit_with_retry_after_is_retried_then_succeeds() {
-    let s = setup().await;
-    s.sandbox.faults().inject(
-        "POST",
-        "/connect/token",
-        FaultAction::status_with_retry_after(
-            429,
-            r#"{"object":"error","type":"rate_limit","code":"too_many_requests"}"#,
-            "1",
-        ),
-        1,
-    );
-    s.start("user-1").await;
-    let faults: Vec<_> = s
-        .sandbox
-        .requests()
-        .to_path("/connect/token")
-        .into_iter()
-        .map(|r| r.fault)
-        .collect();
-    assert_eq!(faults, [Some("status 429".to_owned()), None]);
-}
-
-#[tokio::test]
-async fn secrets_never_appear_in_debug_errors_logs_or_snapshots() {
-    let (logs, _guard) = LogCapture::install();
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Approve).await;
-    let connection = s.connector.finish(callback.as_str()).await.unwrap();
-    let replay = s.connector.finish(callback.as_str()).await.unwrap_err();
-    let config: utilconnect_flatpeak::FlatpeakConfig =
-        s.sandbox.provider_config().extract().unwrap();
-
-    let started2 = s.start("user-2").await;
-    let callback2 = s.act(&started2, UserAction::Approve).await;
-    s.sandbox
-        .faults()
-        .inject("GET", "/connect/token", FaultAction::MalformedBody, 1);
-    let decode = s.connector.finish(callback2.as_str()).await.unwrap_err();
-    assert_eq!(decode.kind(), ErrorKind::Decode);
-    s.sandbox.clock().advance(Duration::from_secs(3601)); // force a refused bearer and re-login
-    let started3 = s.start("user-3").await;
-
-    let shown = [
-        format!("{:?}", s.provider),
-        format!("{config:?}"),
-        format!("{started:?} {} {started3:?}", started.connect_url),
-        format!("{connection:?}"),
-        format!("{replay:?} {replay}"),
-        format!("{decode:?} {decode}"),
-        serde_json::to_string(&s.sandbox.requests().all()).unwrap(),
-        logs.text(),
-    ]
-    .join("\n");
-    let secrets = s.sandbox.known_secrets();
-    assert!(
-        secrets.len() >= 6,
-        "api key, two bearers, three connect tokens: {}",
-        secrets.len()
-    );
-    for secret in secrets {
-        assert!(
-            !shown.contains(&secret),
-            "secret {secret} leaked into:\n{shown}"
-        );
-    }
-    assert!(
-        logs.text().contains("operation=\"authenticate\""),
-        "the login was logged"
-    );
 }
 
 /// A vendor that echoes secrets, floods and injects: every error stays bounded, on one line,
