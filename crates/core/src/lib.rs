@@ -24,9 +24,13 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Providers implement the small [`ConnectProvider`] trait and register a
-//! [`ProviderDescriptor`] with [`register_provider!`]. Every secret is a
-//! [`secrecy::SecretString`]; no `Debug`, `Display`, error or log line shows one.
+//! Providers implement the small [`ConnectProvider`] trait and describe themselves once, in a
+//! `const` [`ProviderDescriptor`] (name, capabilities, config keys, secret parameters, build
+//! function) registered with [`register_provider!`]; optional operations such as
+//! [`Connector::refresh`] are offered by [`Capability`]. Core names no vendor. Every error has
+//! an [`ErrorKind`] (what happened) and an [`ErrorStatus`] (what the caller may do). Every
+//! secret is a [`secrecy::SecretString`]; no `Debug`, `Display`, error or log line shows one,
+//! even when a vendor echoes it back ([`redact`]).
 //!
 //! Vendor emulators are built from the `utilconnect-sandbox` crate (the emulator kit).
 
