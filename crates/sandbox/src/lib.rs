@@ -16,6 +16,7 @@
 
 mod browser;
 mod capture;
+mod emulator;
 mod faults;
 mod html;
 mod issuer;
@@ -30,6 +31,7 @@ use url::Url;
 
 pub use browser::{Browser, Form, Page, end_user_error, escape_html, no_way_on};
 pub use capture::LogCapture;
+pub use emulator::{EmulatorState, StartSandbox, start_boxed};
 pub use faults::{Fault, FaultAction, Faults};
 pub use html::{error_html, html_page, problem_html};
 pub use issuer::Issuer;

@@ -2,12 +2,12 @@
 //! of each Connect session, on an injectable clock.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::ops::Deref;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 use utilconnect::{Clock, ManualClock};
-use utilconnect_sandbox::{Issuer, RequestLog};
+use utilconnect_sandbox::{EmulatorState, RequestLog};
 
 /// Energy providers offered on the provider selection page: (id, name).
 pub(crate) const ENERGY_PROVIDERS: &[(&str, &str)] = &[
@@ -134,33 +134,27 @@ impl Refusal {
 }
 
 #[derive(Debug, Default)]
-struct Records {
+pub(crate) struct Records {
     bearers: HashMap<String, SystemTime>,
     sessions: HashMap<String, Session>,
 }
 
-/// The emulator; clones share state.
+/// The emulator: the kit's emulator state over this vendor's records; clones share state.
 #[derive(Debug, Clone)]
-pub(crate) struct Emulator {
-    pub options: Arc<SandboxOptions>,
-    pub clock: ManualClock,
-    issuer: Issuer,
-    records: Arc<Mutex<Records>>,
+pub(crate) struct Emulator(EmulatorState<SandboxOptions, Records>);
+
+impl Deref for Emulator {
+    type Target = EmulatorState<SandboxOptions, Records>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Emulator {
     pub fn new(options: SandboxOptions, clock: ManualClock, log: RequestLog) -> Self {
         log.name_value(options.api_key.clone(), "api_key");
-        Self {
-            options: Arc::new(options),
-            clock,
-            issuer: Issuer::new(log),
-            records: Arc::default(),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Records> {
-        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+        Self(EmulatorState::new(options, clock, log))
     }
 
     pub fn credentials_match(&self, account_id: &str, api_key: &str) -> bool {

@@ -2,11 +2,11 @@
 //! and page sessions exist, and when they expire.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::ops::Deref;
 use std::time::{Duration, SystemTime};
 
 use utilconnect::{Clock, ManualClock};
-use utilconnect_sandbox::{Issuer, RequestLog};
+use utilconnect_sandbox::{EmulatorState, RequestLog};
 
 /// Utilities the sandbox offers: (slug, numeric id, display name).
 pub(crate) const UTILITIES: &[(&str, &str, &str)] = &[
@@ -77,7 +77,7 @@ pub(crate) struct PageSession {
 }
 
 #[derive(Debug, Default)]
-struct Records {
+pub(crate) struct Records {
     known_users: HashSet<String>,
     tokens: HashMap<String, TokenRecord>,
     codes: HashMap<String, CodeRecord>,
@@ -112,28 +112,22 @@ impl PageRefusal {
     }
 }
 
-/// The emulator; clones share state.
+/// The emulator: the kit's emulator state over this vendor's records; clones share state.
 #[derive(Debug, Clone)]
-pub(crate) struct Emulator {
-    pub options: Arc<SandboxOptions>,
-    pub clock: ManualClock,
-    issuer: Issuer,
-    records: Arc<Mutex<Records>>,
+pub(crate) struct Emulator(EmulatorState<SandboxOptions, Records>);
+
+impl Deref for Emulator {
+    type Target = EmulatorState<SandboxOptions, Records>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Emulator {
     pub fn new(options: SandboxOptions, clock: ManualClock, log: RequestLog) -> Self {
         log.name_value(options.client_secret.clone(), "client_secret");
-        Self {
-            options: Arc::new(options),
-            clock,
-            issuer: Issuer::new(log),
-            records: Arc::default(),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Records> {
-        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+        Self(EmulatorState::new(options, clock, log))
     }
 
     pub fn credentials_match(&self, client_id: Option<&str>, secret: Option<&str>) -> bool {

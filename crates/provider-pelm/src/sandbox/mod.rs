@@ -34,8 +34,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::{Error, ErrorKind, ManualClock, Operation, ProviderConfig, Result, Url};
 use utilconnect_sandbox::{
-    Browser, Faults, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer, UserAction,
-    end_user_error, no_way_on, quick_http,
+    Browser, Faults, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer, StartSandbox,
+    UserAction, end_user_error, no_way_on, quick_http, start_boxed,
 };
 
 pub use emulator::SandboxOptions;
@@ -192,13 +192,14 @@ impl Sandbox for PelmSandbox {
     }
 }
 
-fn start_boxed(
-    addr: Option<SocketAddr>,
-) -> utilconnect_sandbox::futures_boxed::BoxFuture<Result<Box<dyn Sandbox>>> {
-    Box::pin(async move {
-        let sandbox = PelmSandbox::start_with(SandboxOptions::default(), addr).await?;
-        Ok(Box::new(sandbox) as Box<dyn Sandbox>)
-    })
+#[async_trait]
+impl StartSandbox for PelmSandbox {
+    async fn start_default(addr: Option<SocketAddr>) -> Result<Self> {
+        Self::start_with(SandboxOptions::default(), addr).await
+    }
 }
 
-utilconnect_sandbox::register_sandbox!(SandboxDescriptor::new(crate::NAME, start_boxed));
+utilconnect_sandbox::register_sandbox!(SandboxDescriptor::new(
+    crate::NAME,
+    start_boxed::<PelmSandbox>
+));
