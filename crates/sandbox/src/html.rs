@@ -34,6 +34,31 @@ pub fn error_html(vendor: &str, message: &str) -> String {
     html_page(vendor, &format!("{vendor} Connect - error"), &body)
 }
 
+/// The fields of a posted page form or a page's query.
+pub type Fields = std::collections::HashMap<String, String>;
+
+/// One field of a page form (empty when absent, as a browser sends an empty input).
+///
+/// ```
+/// let mut form = utilconnect_sandbox::Fields::new();
+/// form.insert("action".into(), "exit".into());
+/// assert_eq!(utilconnect_sandbox::field(&form, "action"), "exit");
+/// assert_eq!(utilconnect_sandbox::field(&form, "missing"), "");
+/// ```
+pub fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
+    form.get(name).map(String::as_str).unwrap_or_default()
+}
+
+/// `vendor`'s error page with `status`, as an axum response.
+pub fn error_page(
+    vendor: &str,
+    status: http::StatusCode,
+    message: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    (status, axum::response::Html(error_html(vendor, message))).into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,7 +33,7 @@ pub use browser::{Browser, Form, Page, end_user_error, escape_html, no_way_on};
 pub use capture::LogCapture;
 pub use emulator::{EmulatorState, StartSandbox, start_boxed};
 pub use faults::{Fault, FaultAction, Faults};
-pub use html::{error_html, html_page, problem_html};
+pub use html::{Fields, error_html, error_page, field, html_page, problem_html};
 pub use issuer::Issuer;
 pub use record::{RecordedRequest, RequestLog};
 pub use server::SandboxServer;

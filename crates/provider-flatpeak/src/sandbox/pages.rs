@@ -6,26 +6,18 @@
 //! tariff summary with Save / Close / Disconnect. Save, Close and Disconnect (and Close on any
 //! page) land on `callback_url?…&fp_cot=…`.
 
-use std::collections::HashMap;
-
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use url::Url;
-use utilconnect_sandbox::{error_html, escape_html, html_page, problem_html};
+use utilconnect_sandbox::{Fields, escape_html, field, html_page, problem_html};
 
 use super::emulator::{
     ENERGY_PROVIDERS, Emulator, Finish, PROVIDER_PASSWORD, PROVIDER_USERNAME, Refusal, Session,
     Step,
 };
 
-type Fields = HashMap<String, String>;
-
 const TOKEN: &str = "fp_cot";
-
-fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
-    form.get(name).map(String::as_str).unwrap_or_default()
-}
 
 /// `GET /connect-web/?fp_cot=…`: the page for the session's current step.
 pub(crate) async fn open(
@@ -182,7 +174,7 @@ fn refused(refusal: &Refusal) -> Response {
 }
 
 fn error_page(status: StatusCode, message: &str) -> Response {
-    (status, Html(error_html("Flatpeak", message))).into_response()
+    utilconnect_sandbox::error_page("Flatpeak", status, message)
 }
 
 fn hidden_token(token: &str) -> String {

@@ -5,19 +5,15 @@
 //! Update mode: utility → credentials. A token that named a utility skips the utility page.
 //! Every page has an "Exit" button that returns to `redirect_uri` with the state and no code.
 
-use std::collections::HashMap;
-
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use url::Url;
-use utilconnect_sandbox::{error_html, escape_html, html_page, problem_html};
+use utilconnect_sandbox::{Fields, escape_html, field, html_page, problem_html};
 
 use super::emulator::{
     Emulator, PageRefusal, PageSession, SANDBOX_PASSWORD, SANDBOX_USERNAME, Step, UTILITIES,
 };
-
-type Fields = HashMap<String, String>;
 
 /// `GET /connect/?redirect_uri=…&connect_token=…&state=…`.
 pub(crate) async fn open(
@@ -130,16 +126,12 @@ fn parse_redirect(uri: &str) -> Option<Url> {
         .filter(|u| matches!(u.scheme(), "http" | "https"))
 }
 
-fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
-    form.get(name).map(String::as_str).unwrap_or_default()
-}
-
 fn refused(refusal: &PageRefusal) -> Response {
     error_page(StatusCode::BAD_REQUEST, refusal.message())
 }
 
 fn error_page(status: StatusCode, message: &str) -> Response {
-    (status, Html(error_html("Pelm", message))).into_response()
+    utilconnect_sandbox::error_page("Pelm", status, message)
 }
 
 fn render(id: &str, session: &PageSession, problem: Option<&str>) -> Response {
