@@ -505,17 +505,25 @@ async fn no_callback_secret_appears_in_an_error() {
     }
 }
 
-/// A toy provider that offers refresh: it declares the capability and overrides the method.
+/// A toy provider that implements refresh (rotating the refresh token) and not revoke; which
+/// of them it offers is its descriptor's say.
 #[derive(Debug)]
-struct Renewing;
+struct Renewing(&'static ProviderDescriptor);
+
+/// Declares refresh, which it implements.
+const RENEWING: ProviderDescriptor =
+    ProviderDescriptor::new("renewing", "offers refresh", &[], never_built, "test")
+        .with_capabilities(&[crate::Capability::Refresh]);
+
+/// Declares revoke, which it does not implement.
+const DECLARES_TOO_MUCH: ProviderDescriptor =
+    ProviderDescriptor::new("declares", "says revoke", &[], never_built, "test")
+        .with_capabilities(&[crate::Capability::Revoke]);
 
 #[async_trait]
 impl ConnectProvider for Renewing {
     fn descriptor(&self) -> &'static ProviderDescriptor {
-        const DESCRIPTOR: ProviderDescriptor =
-            ProviderDescriptor::new("renewing", "offers refresh", &[], never_built, "test")
-                .with_capabilities(&[crate::Capability::Refresh]);
-        &DESCRIPTOR
+        self.0
     }
     async fn create_token(&self, _: &TokenRequest) -> Result<ConnectToken> {
         Ok(ConnectToken::new("t".into(), TOKEN_TTL))
@@ -524,7 +532,7 @@ impl ConnectProvider for Renewing {
         Ok(request.callback_url().clone())
     }
     async fn complete(&self, session: &PendingSession, _: &Callback) -> Result<Connection> {
-        Ok(Connection::new("renewing", session.user_id.clone()))
+        Ok(Connection::new(self.0.name(), session.user_id.clone()))
     }
     async fn refresh(&self, old: &AccessCredentials) -> Result<AccessCredentials> {
         let rotated = format!(
@@ -537,35 +545,12 @@ impl ConnectProvider for Renewing {
     }
 }
 
-/// It declares revoke too, but does not implement it.
-#[derive(Debug)]
-struct DeclaresTooMuch;
-
-#[async_trait]
-impl ConnectProvider for DeclaresTooMuch {
-    fn descriptor(&self) -> &'static ProviderDescriptor {
-        const DESCRIPTOR: ProviderDescriptor =
-            ProviderDescriptor::new("declares", "says revoke", &[], never_built, "test")
-                .with_capabilities(&[crate::Capability::Revoke]);
-        &DESCRIPTOR
-    }
-    async fn create_token(&self, _: &TokenRequest) -> Result<ConnectToken> {
-        Ok(ConnectToken::new("t".into(), TOKEN_TTL))
-    }
-    fn connect_url(&self, request: &TokenRequest, _: &ConnectToken) -> Result<Url> {
-        Ok(request.callback_url().clone())
-    }
-    async fn complete(&self, session: &PendingSession, _: &Callback) -> Result<Connection> {
-        Ok(Connection::new("declares", session.user_id.clone()))
-    }
-}
-
 #[tokio::test]
 async fn optional_operations_are_offered_by_capability_and_typed_unsupported_otherwise() {
     let mut credentials = AccessCredentials::new("at-1".into());
     credentials.refresh_token = Some("rt-1".into());
 
-    let renewing = Connector::new(Arc::new(Renewing));
+    let renewing = Connector::new(Arc::new(Renewing(&RENEWING)));
     assert!(renewing.supports(crate::Capability::Refresh));
     let renewed = renewing.refresh(&credentials).await.unwrap();
     assert_eq!(renewed.access_token.expose_secret(), "at-2");
@@ -585,7 +570,7 @@ async fn optional_operations_are_offered_by_capability_and_typed_unsupported_oth
     assert_eq!(err.operation(), Operation::Refresh);
 
     // Declared but not implemented: the trait's default still answers with the typed error.
-    let err = Connector::new(Arc::new(DeclaresTooMuch))
+    let err = Connector::new(Arc::new(Renewing(&DECLARES_TOO_MUCH)))
         .revoke(&credentials)
         .await
         .unwrap_err();
