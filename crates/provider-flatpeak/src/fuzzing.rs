@@ -16,7 +16,7 @@ use crate::wire::{CreateTokenResponse, LoginResponse};
 /// else the error an app would see.
 pub fn outcomes(response: &Response, token: &SecretString) -> Vec<Result<(), Error>> {
     // The retrieve request carries the token in its query, so its answer is scrubbed of it.
-    let mut secrets = response.known_secrets().clone();
+    let mut secrets = response.known_secrets();
     secrets.add(token.clone());
     let retrieved = Response::from_parts(
         response.status(),

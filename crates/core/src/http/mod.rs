@@ -10,7 +10,10 @@
 //! Calls that must not run twice (a single-use code exchange) use [`Idempotency::NotIdempotent`]:
 //! they are retried only when the vendor cannot have processed them (connection refused, 429).
 
+mod sent;
+
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -23,6 +26,7 @@ use tracing::Instrument as _;
 
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::redact::{self, KnownSecrets};
+use sent::SentSecrets;
 
 /// Timeouts, retries and limits for one provider's HTTP calls.
 ///
@@ -192,7 +196,7 @@ pub struct Response {
     headers: HeaderMap,
     body: Bytes,
     attempts: u32,
-    secrets: KnownSecrets,
+    secrets: SentSecrets,
 }
 
 impl Response {
@@ -221,7 +225,7 @@ impl Response {
             headers,
             body,
             attempts: 1,
-            secrets,
+            secrets: SentSecrets::only(secrets),
         }
     }
 
@@ -252,14 +256,16 @@ impl Response {
 
     /// The secrets this call sent (the client's own, and the request's credentials, secret
     /// query and form values), which any text kept from this response is scrubbed of.
-    pub fn known_secrets(&self) -> &KnownSecrets {
-        &self.secrets
+    ///
+    /// Worked out when asked (on an error path): the success path only keeps the parts.
+    pub fn known_secrets(&self) -> KnownSecrets {
+        self.secrets.known()
     }
 
     /// A redacted excerpt of the body, scrubbed of the [known secrets](Self::known_secrets),
     /// for error messages.
     pub fn excerpt(&self) -> String {
-        redact::excerpt_scrubbing(&self.body, &self.secrets)
+        redact::excerpt_scrubbing(&self.body, &self.known_secrets())
     }
 
     /// Decodes the body as JSON.
@@ -268,7 +274,7 @@ impl Response {
     /// and a redacted excerpt of the body, scrubbed of the [known
     /// secrets](Self::known_secrets); it never quotes a value.
     pub fn json<T: DeserializeOwned>(&self, provider: &str, operation: Operation) -> Result<T> {
-        decode_json(&self.body, provider, operation).map_err(|err| err.scrub(&self.secrets))
+        decode_json(&self.body, provider, operation).map_err(|err| err.scrub(&self.known_secrets()))
     }
 
     /// Like [`json`](Self::json), and also removes `secrets` the request did not carry: for
@@ -280,7 +286,7 @@ impl Response {
         secrets: &[&SecretString],
     ) -> Result<T> {
         decode_json(&self.body, provider, operation).map_err(|err| {
-            let mut all = self.secrets.clone();
+            let mut all = self.known_secrets();
             for secret in secrets {
                 all.add((*secret).clone());
             }
@@ -376,10 +382,10 @@ pub fn vendor_error(
             // Scrubbed before they are cut, so no part of a secret survives the cut.
             let secrets = response.known_secrets();
             if let Some(code) = code {
-                error = error.with_vendor_code(redact::keepable(code, secrets, usize::MAX));
+                error = error.with_vendor_code(redact::keepable(code, &secrets, usize::MAX));
             }
             if let Some(text) = text {
-                error = error.with_vendor_message(redact::keepable(text, secrets, usize::MAX));
+                error = error.with_vendor_message(redact::keepable(text, &secrets, usize::MAX));
             }
         }
         None if !response.body().is_empty() => error = error.with_body_excerpt(response.excerpt()),
@@ -388,7 +394,7 @@ pub fn vendor_error(
     if let Some(wait) = response.retry_after() {
         error = error.with_retry_after(wait);
     }
-    error.scrub(response.known_secrets())
+    error.scrub(&response.known_secrets())
 }
 
 /// Builds one attempt's request on the provider's client.
@@ -400,7 +406,7 @@ pub struct HttpClient {
     client: reqwest::Client,
     config: HttpConfig,
     provider: &'static str,
-    secrets: KnownSecrets,
+    secrets: Arc<KnownSecrets>,
 }
 
 impl HttpClient {
@@ -429,7 +435,7 @@ impl HttpClient {
             client,
             config,
             provider,
-            secrets: KnownSecrets::new(),
+            secrets: Arc::default(),
         })
     }
 
@@ -443,42 +449,8 @@ impl HttpClient {
     /// # Ok::<(), utilconnect::Error>(())
     /// ```
     pub fn with_known_secrets(mut self, secrets: KnownSecrets) -> Self {
-        self.secrets = secrets;
+        self.secrets = Arc::new(secrets);
         self
-    }
-
-    /// The client's secrets and those `request` carries: credentials in headers, and secret
-    /// query or form values.
-    fn request_secrets(&self, request: &reqwest::Request) -> KnownSecrets {
-        let mut secrets = self.secrets.clone();
-        for (name, value) in request.headers() {
-            let secret = value.is_sensitive()
-                || name == http::header::AUTHORIZATION
-                || redact::is_secret_key(name.as_str());
-            if let (true, Ok(text)) = (secret, value.to_str()) {
-                add_credential(&mut secrets, text);
-            }
-        }
-        for (key, value) in request.url().query_pairs() {
-            if redact::is_secret_key(&key) {
-                secrets.add(value.into_owned().into());
-            }
-        }
-        let form = request
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .is_some_and(|t| {
-                t.as_bytes()
-                    .starts_with(b"application/x-www-form-urlencoded")
-            });
-        if let (true, Some(body)) = (form, request.body().and_then(|b| b.as_bytes())) {
-            for (key, value) in url::form_urlencoded::parse(body) {
-                if redact::is_secret_key(&key) {
-                    secrets.add(value.into_owned().into());
-                }
-            }
-        }
-        secrets
     }
 
     /// The policy in force.
@@ -538,7 +510,7 @@ impl HttpClient {
         let started = Instant::now();
         let (span, secrets, mut sending) = {
             let request = self.build_request(operation, build)?;
-            let secrets = self.request_secrets(&request);
+            let secrets = SentSecrets::of(&self.secrets, &request);
             let span = tracing::info_span!(
                 "utilconnect.http",
                 provider = self.provider,
@@ -709,7 +681,7 @@ impl HttpClient {
             headers,
             body: body.into_bytes(),
             attempts: 1,
-            secrets: KnownSecrets::new(),
+            secrets: SentSecrets::default(),
         })
     }
 
@@ -848,27 +820,6 @@ fn should_retry_status(status: StatusCode, idempotency: Idempotency) -> bool {
         Idempotency::Idempotent => matches!(status.as_u16(), 429 | 502 | 503 | 504),
         // A 429 is a refusal before processing; a 5xx may have come after it.
         Idempotency::NotIdempotent => status.as_u16() == 429,
-    }
-}
-
-/// Adds a credential header's value, its part after an auth scheme, and a Basic password.
-fn add_credential(secrets: &mut KnownSecrets, value: &str) {
-    secrets.add(value.to_owned().into());
-    let Some((scheme, credential)) = value.trim().split_once(' ') else {
-        return;
-    };
-    let credential = credential.trim();
-    secrets.add(credential.to_owned().into());
-    if scheme.eq_ignore_ascii_case("basic") {
-        use base64::Engine as _;
-        let decoded = base64::engine::general_purpose::STANDARD.decode(credential);
-        if let Some(password) = decoded
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|pair| pair.split_once(':').map(|(_, p)| p.to_owned()))
-        {
-            secrets.add(password.into());
-        }
     }
 }
 
