@@ -20,6 +20,7 @@ mod emulator;
 mod faults;
 mod html;
 mod issuer;
+mod password;
 mod record;
 mod server;
 
@@ -35,6 +36,7 @@ pub use emulator::{EmulatorState, StartSandbox, start_boxed};
 pub use faults::{Fault, FaultAction, Faults};
 pub use html::{Fields, error_html, error_page, field, html_page, problem_html};
 pub use issuer::Issuer;
+pub use password::{PasswordRound, WRONG_PASSWORD};
 pub use record::{RecordedRequest, RequestLog};
 pub use server::SandboxServer;
 

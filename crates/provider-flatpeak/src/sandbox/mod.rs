@@ -34,8 +34,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::{ManualClock, Operation, ProviderConfig, Result, Url};
 use utilconnect_sandbox::{
-    Browser, Faults, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer, StartSandbox,
-    UserAction, end_user_error, no_way_on, quick_http, start_boxed,
+    Browser, Faults, PasswordRound, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer,
+    StartSandbox, UserAction, no_way_on, quick_http, start_boxed,
 };
 
 pub use emulator::SandboxOptions;
@@ -95,8 +95,7 @@ impl FlatpeakSandbox {
     /// The end user's choice on each hosted page for `action`.
     async fn click_through(&self, connect_url: &Url, action: UserAction) -> Result<Url> {
         let close = action == UserAction::Cancel;
-        let mut wrong_password_typed = false;
-        let mut wrong_password_refused = false;
+        let mut round = PasswordRound::new(action, "Incorrect email or password");
         // Address, provider, provider login (twice at most), summary.
         let callback = Browser::new(self.server.base_url())?
             .walk(connect_url, 6, |page| {
@@ -115,17 +114,7 @@ impl FlatpeakSandbox {
                         false => form.set("provider", "octopus").set("action", "continue"),
                     }
                 } else if let Some(form) = page.form("provider-login") {
-                    if wrong_password_typed {
-                        wrong_password_refused |= page.contains("Incorrect email or password");
-                    }
-                    let wrong_now =
-                        action == UserAction::WrongCredentialsThenApprove && !wrong_password_typed;
-                    wrong_password_typed |= wrong_now;
-                    let password = if wrong_now {
-                        "wrong-password"
-                    } else {
-                        PROVIDER_PASSWORD
-                    };
+                    let password = round.password(page, PROVIDER_PASSWORD);
                     form.set("username", PROVIDER_USERNAME)
                         .set("password", password)
                         .set("action", "login")
@@ -143,12 +132,7 @@ impl FlatpeakSandbox {
             })
             .await
             .map_err(|e| e.with_provider(crate::NAME))?;
-        if action == UserAction::WrongCredentialsThenApprove && !wrong_password_refused {
-            return Err(
-                end_user_error("the provider login accepted a wrong password")
-                    .with_provider(crate::NAME),
-            );
-        }
+        round.check().map_err(|e| e.with_provider(crate::NAME))?;
         Ok(callback)
     }
 }

@@ -34,8 +34,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::{Error, ErrorKind, ManualClock, Operation, ProviderConfig, Result, Url};
 use utilconnect_sandbox::{
-    Browser, Faults, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer, StartSandbox,
-    UserAction, end_user_error, no_way_on, quick_http, start_boxed,
+    Browser, Faults, PasswordRound, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer,
+    StartSandbox, UserAction, no_way_on, quick_http, start_boxed,
 };
 
 pub use emulator::SandboxOptions;
@@ -92,8 +92,7 @@ impl PelmSandbox {
     /// The end user's choice on each hosted page for `action`.
     async fn click_through(&self, connect_url: &Url, action: UserAction) -> Result<Url> {
         let exit = action == UserAction::Cancel;
-        let mut wrong_password_typed = false;
-        let mut wrong_password_refused = false;
+        let mut round = PasswordRound::new(action, "Incorrect username or password");
         let callback = Browser::new(self.server.base_url())?
             .walk(connect_url, 5, |page| {
                 let choice = if let Some(form) = page.form("terms") {
@@ -107,17 +106,7 @@ impl PelmSandbox {
                     if exit {
                         return Ok(form.set("action", "exit"));
                     }
-                    if wrong_password_typed {
-                        wrong_password_refused |= page.contains("Incorrect username or password");
-                    }
-                    let wrong_now =
-                        action == UserAction::WrongCredentialsThenApprove && !wrong_password_typed;
-                    wrong_password_typed |= wrong_now;
-                    let password = if wrong_now {
-                        "wrong-password"
-                    } else {
-                        SANDBOX_PASSWORD
-                    };
+                    let password = round.password(page, SANDBOX_PASSWORD);
                     form.set("username", SANDBOX_USERNAME)
                         .set("password", password)
                         .set("action", "submit")
@@ -128,12 +117,7 @@ impl PelmSandbox {
             })
             .await
             .map_err(|e| e.with_provider(crate::NAME))?;
-        if action == UserAction::WrongCredentialsThenApprove && !wrong_password_refused {
-            return Err(
-                end_user_error("the credentials page accepted a wrong password")
-                    .with_provider(crate::NAME),
-            );
-        }
+        round.check().map_err(|e| e.with_provider(crate::NAME))?;
         Ok(callback)
     }
 }
