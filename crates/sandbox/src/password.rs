@@ -76,7 +76,10 @@ mod tests {
     #[test]
     fn a_wrong_password_is_typed_once_and_must_be_refused() {
         let mut round = PasswordRound::new(UserAction::WrongCredentialsThenApprove, "Incorrect");
-        assert_eq!(round.password(&login_page("<form>"), "right"), WRONG_PASSWORD);
+        assert_eq!(
+            round.password(&login_page("<form>"), "right"),
+            WRONG_PASSWORD
+        );
         assert_eq!(
             round.password(&login_page("Incorrect password <form>"), "right"),
             "right"
@@ -87,6 +90,9 @@ mod tests {
         lax.password(&login_page("<form>"), "right");
         lax.password(&login_page("Welcome back <form>"), "right");
         let err = lax.check().unwrap_err();
-        assert!(err.to_string().contains("accepted a wrong password"), "{err}");
+        assert!(
+            err.to_string().contains("accepted a wrong password"),
+            "{err}"
+        );
     }
 }
