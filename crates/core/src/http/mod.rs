@@ -440,7 +440,9 @@ impl HttpClient {
     }
 
     /// Scrubs `secrets` (the provider's API key or client secret) from any vendor text kept
-    /// from this client's responses, on top of what each request carries.
+    /// from this client's responses, on top of what each request carries: its sensitive
+    /// headers (reqwest marks Basic and Bearer credentials; mark your own with
+    /// `HeaderValue::set_sensitive`) and secret-named query and form values.
     ///
     /// ```
     /// use utilconnect::redact::KnownSecrets;

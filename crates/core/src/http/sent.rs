@@ -23,18 +23,16 @@ pub(crate) struct SentSecrets {
 }
 
 impl SentSecrets {
-    /// The parts of `request` that may carry a secret: credential headers (Authorization,
-    /// sensitive or secret-named ones), the query, and a form body.
+    /// The parts of `request` that may carry a secret: credential headers (marked sensitive,
+    /// as reqwest marks Basic and Bearer credentials and providers mark their own), the
+    /// query, and a form body. Names are not inspected here: this runs on every call, and a
+    /// provider's own secrets reach [`KnownSecrets`] through the client anyway.
     pub(crate) fn of(client: &Arc<KnownSecrets>, request: &reqwest::Request) -> Self {
         let headers = request
             .headers()
-            .iter()
-            .filter(|(name, value)| {
-                value.is_sensitive()
-                    || *name == http::header::AUTHORIZATION
-                    || redact::is_secret_key(name.as_str())
-            })
-            .map(|(_, value)| value.clone())
+            .values()
+            .filter(|value| value.is_sensitive())
+            .cloned()
             .collect();
         let is_form = request
             .headers()

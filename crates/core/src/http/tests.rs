@@ -188,7 +188,13 @@ mod against_a_server {
             .send(Operation::Complete, Idempotency::NotIdempotent, |c| {
                 c.post(&url)
                     .bearer_auth("bearer-in-header")
-                    .header("x-api-secret", "secret-in-header")
+                    .header("x-api-secret", {
+                        // Providers mark their credential headers sensitive, as reqwest
+                        // does for Basic and Bearer.
+                        let mut value = http::HeaderValue::from_static("secret-in-header");
+                        value.set_sensitive(true);
+                        value
+                    })
                     .form(&[("code", "code-in-form"), ("grant_type", "code")])
             })
             .await
