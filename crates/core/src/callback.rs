@@ -155,17 +155,26 @@ impl Callback {
     }
 
     /// The [`ErrorKind::Cancelled`] error for a callback that carries an `error`, with the
-    /// vendor's text; `None` when the callback carries no error.
-    pub fn vendor_error(&self) -> Option<Error> {
+    /// vendor's text scrubbed of `secrets` before it is cut (see [`known_secrets`](Self::known_secrets));
+    /// `None` when the callback carries no error.
+    pub fn vendor_error(&self, secrets: &crate::redact::KnownSecrets) -> Option<Error> {
         let code = self.error.as_deref()?;
         let mut err = Error::new(
             ErrorKind::Cancelled,
             Operation::Complete,
             "the user did not connect an account",
         )
-        .with_vendor_code(code);
+        .with_vendor_code(crate::redact::keepable(
+            code,
+            secrets,
+            crate::error::MAX_VENDOR_CODE_CHARS,
+        ));
         if let Some(text) = &self.error_description {
-            err = err.with_vendor_message(text.clone());
+            err = err.with_vendor_message(crate::redact::keepable(
+                text,
+                secrets,
+                crate::redact::EXCERPT_CHARS,
+            ));
         }
         Some(err)
     }
@@ -251,14 +260,14 @@ mod tests {
         assert_eq!(expose(&cb, "code"), Some("abc/def"));
         assert_eq!(expose(&cb, "x"), Some("1"));
         assert_eq!(cb.error(), None);
-        assert!(cb.vendor_error().is_none());
+        assert!(cb.vendor_error(&Default::default()).is_none());
     }
 
     #[test]
     fn parses_error_and_description_into_cancelled() {
         let cb =
             Callback::parse("/cb?error=access_denied&error_description=Nope%21&state=s").unwrap();
-        let err = cb.vendor_error().expect("error present");
+        let err = cb.vendor_error(&Default::default()).expect("error present");
         assert_eq!(err.kind(), ErrorKind::Cancelled);
         assert_eq!(err.vendor_code(), Some("access_denied"));
         assert_eq!(err.vendor_message(), Some("Nope!"));

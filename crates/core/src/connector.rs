@@ -353,7 +353,8 @@ impl Connector {
         let session = self.find_session(callback).await?;
         // Refused before the session is consumed: the flow is intact for its real callback.
         let refused = |err: Error| err.with_status_of_call(ErrorStatus::CallbackRefused);
-        if let Some(cancelled) = callback.vendor_error() {
+        let secrets = callback.known_secrets(self.provider.descriptor());
+        if let Some(cancelled) = callback.vendor_error(&secrets) {
             tracing::info!("user did not connect");
             return Err(refused(cancelled.with_provider(name)));
         }
@@ -374,11 +375,15 @@ impl Connector {
             {
                 match self.store.put(session).await {
                     Ok(()) => {
-                        tracing::info!(kind = %err.kind(), "session kept: the flow can still be finished")
+                        tracing::info!(kind = %err.kind(), "session kept: the flow can still be finished");
+                        Err(err)
                     }
-                    Err(store) => tracing::warn!(%store, "could not keep the session"),
+                    Err(store) => {
+                        // The status promised a kept session: it is gone, so the flow is over.
+                        tracing::warn!(%store, "could not keep the session");
+                        Err(err.with_status_of_call(ErrorStatus::Permanent))
+                    }
                 }
-                Err(err)
             }
             Err(err) => Err(err),
         }
@@ -390,7 +395,8 @@ impl Connector {
         let Some(raw_state) = callback.state() else {
             // A vendor may send an abandoned flow back without our state; its error still
             // tells the app what happened.
-            if let Some(cancelled) = callback.vendor_error() {
+            let secrets = callback.known_secrets(self.provider.descriptor());
+            if let Some(cancelled) = callback.vendor_error(&secrets) {
                 return Err(cancelled.with_provider(name));
             }
             return Err(self.mismatch("the callback carries no `state`"));
@@ -435,7 +441,12 @@ impl Connector {
             .take(digest)
             .await
             .map_err(|e| e.with_provider(self.provider.descriptor().name()))?
-            .ok_or_else(|| self.mismatch("the callback's `state` was used by another request"))
+            .ok_or_else(|| {
+                // Another request holds the session (a double submit, a forged callback
+                // mid-call); it may put it back, so this is worth retrying.
+                self.mismatch("the callback's `state` is being finished by another request")
+                    .with_status_of_call(ErrorStatus::Temporary)
+            })
     }
 
     fn mismatch(&self, message: &str) -> Error {

@@ -44,10 +44,10 @@ pub fn callback(data: &[u8]) {
     match Callback::parse(&url) {
         Ok(callback) => {
             shows_no_secret(&format!("{callback:?}"), &text);
-            if let Some(err) = callback.vendor_error() {
+            let secrets = callback.known_secrets(&utilconnect_flatpeak::DESCRIPTOR);
+            if let Some(err) = callback.vendor_error(&secrets) {
                 error_is_clean(&err, &text);
             }
-            let _ = callback.known_secrets(&utilconnect_flatpeak::DESCRIPTOR);
         }
         Err(err) => error_is_clean(&err, &text),
     }

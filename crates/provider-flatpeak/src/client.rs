@@ -327,7 +327,7 @@ pub(crate) fn outcome_of(
             Some((code, body.message.as_deref())),
         ));
     }
-    let connection = connection_from(session, retrieved)?;
+    let connection = connection_from(session, retrieved, &KnownSecrets::new().with(token.clone()))?;
     // Ids are shown and stored as plain text: one that carries the token is an echo, not an id.
     let token = token.expose_secret();
     let echoed = connection
@@ -369,7 +369,11 @@ fn flow_token<'a>(session: &PendingSession, callback: &'a Callback) -> Result<&'
 }
 
 /// Turns a retrieved session into the flow's outcome.
-fn connection_from(session: &PendingSession, retrieved: SessionResponse) -> Result<Connection> {
+fn connection_from(
+    session: &PendingSession,
+    retrieved: SessionResponse,
+    secrets: &KnownSecrets,
+) -> Result<Connection> {
     let outcome = |kind, message: &str, action: &str| {
         Error::new(kind, Operation::Complete, message)
             .with_provider(crate::NAME)
@@ -407,7 +411,12 @@ fn connection_from(session: &PendingSession, retrieved: SessionResponse) -> Resu
                 "Flatpeak reported an undocumented complete_action",
             )
             .with_provider(crate::NAME)
-            .with_vendor_code(other));
+            // Scrubbed before the code's cut, so no part of the token survives it.
+            .with_vendor_code(utilconnect::redact::keepable(
+                other,
+                secrets,
+                utilconnect::MAX_VENDOR_CODE_CHARS,
+            )));
         }
     }
     let ready = retrieved

@@ -96,6 +96,8 @@ impl VerbatimEnv {
 /// One `__`-separated level of a variable name: what a config key can be.
 fn is_env_level(level: &str) -> bool {
     !level.is_empty()
+        && !level.starts_with('_')
+        && !level.ends_with('_')
         && level
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')

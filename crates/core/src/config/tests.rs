@@ -355,6 +355,7 @@ fn env_variables_that_cannot_be_placed_are_errors() {
         "UTILCONNECT___PROVIDER",
         "UTILCONNECT_PROVIDERS.PELM",
         "UTILCONNECT_PROVIDERS__PELM__CLIENT-ID",
+        "UTILCONNECT_PROVIDERS___PELM__CLIENT_SECRET",
     ] {
         let err = VerbatimEnv::from_vars([(name.to_owned(), Ok("1".to_owned()))].into_iter())
             .place()

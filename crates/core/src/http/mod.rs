@@ -12,6 +12,7 @@
 
 mod sent;
 
+use std::fmt;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -189,14 +190,29 @@ pub enum Idempotency {
     NotIdempotent,
 }
 
-/// A fully-read HTTP response.
-#[derive(Debug, Clone)]
+/// A fully-read HTTP response. Its `Debug` shows the status, the body's length and the
+/// header names only: the body and header values may carry tokens.
+#[derive(Clone)]
 pub struct Response {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
     attempts: u32,
     secrets: SentSecrets,
+    /// Sent as [`Idempotency::NotIdempotent`]: the vendor may have acted on it whatever it
+    /// answered.
+    single_use: bool,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body_bytes", &self.body.len())
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Response {
@@ -226,6 +242,7 @@ impl Response {
             body,
             attempts: 1,
             secrets: SentSecrets::only(secrets),
+            single_use: false,
         }
     }
 
@@ -274,7 +291,7 @@ impl Response {
     /// and a redacted excerpt of the body, scrubbed of the [known
     /// secrets](Self::known_secrets); it never quotes a value.
     pub fn json<T: DeserializeOwned>(&self, provider: &str, operation: Operation) -> Result<T> {
-        decode_json(&self.body, provider, operation).map_err(|err| err.scrub(&self.known_secrets()))
+        decode_json_scrubbing(&self.body, provider, operation, &self.known_secrets())
     }
 
     /// Like [`json`](Self::json), and also removes `secrets` the request did not carry: for
@@ -285,13 +302,11 @@ impl Response {
         operation: Operation,
         secrets: &[&SecretString],
     ) -> Result<T> {
-        decode_json(&self.body, provider, operation).map_err(|err| {
-            let mut all = self.known_secrets();
-            for secret in secrets {
-                all.add((*secret).clone());
-            }
-            err.scrub(&all)
-        })
+        let mut all = self.known_secrets();
+        for secret in secrets {
+            all.add((*secret).clone());
+        }
+        decode_json_scrubbing(&self.body, provider, operation, &all)
     }
 }
 
@@ -300,6 +315,17 @@ pub fn decode_json<T: DeserializeOwned>(
     body: &[u8],
     provider: &str,
     operation: Operation,
+) -> Result<T> {
+    decode_json_scrubbing(body, provider, operation, &KnownSecrets::new())
+}
+
+/// [`decode_json`], with `secrets` removed from the excerpt and the JSON path before they are
+/// cut, so no part of a secret survives the cut.
+pub fn decode_json_scrubbing<T: DeserializeOwned>(
+    body: &[u8],
+    provider: &str,
+    operation: Operation,
+    secrets: &KnownSecrets,
 ) -> Result<T> {
     // The fast path; the path-tracking decoder runs only to explain a failure.
     if let Ok(value) = serde_json::from_slice(body) {
@@ -326,11 +352,11 @@ pub fn decode_json<T: DeserializeOwned>(
             ),
         )
         .with_provider(provider)
-        .with_body_excerpt(redact::excerpt(body));
+        .with_body_excerpt(redact::excerpt_scrubbing(body, secrets));
         if path != "." {
-            error = error.with_json_path(path);
+            error = error.with_json_path(secrets.scrub(&path));
         }
-        error
+        error.scrub(secrets)
     })
 }
 
@@ -362,7 +388,9 @@ fn strip_quoted(message: &str) -> String {
 
 /// The error for a vendor's non-2xx `response`, with everything every provider attaches:
 /// provider, status, the vendor's code and message (redacted, bounded), a redacted body
-/// excerpt when the body was not the vendor's error shape, and `Retry-After`.
+/// excerpt when the body was not the vendor's error shape, and `Retry-After`. A 5xx answer to
+/// a single-use call is [`Permanent`](crate::ErrorStatus::Permanent) unless `kind` is
+/// [`ErrorKind::Pending`] (the vendor's own "try again later").
 ///
 /// Each provider decides `kind` and `message` from its own error table and passes the code
 /// and message it parsed from its own body shape (`None` when the body did not parse).
@@ -393,6 +421,12 @@ pub fn vendor_error(
     }
     if let Some(wait) = response.retry_after() {
         error = error.with_retry_after(wait);
+    }
+    // A server error after a single-use call (a code exchange) may have come after the vendor
+    // used it: sending it again can only fail, unless the vendor said what is temporary.
+    let server_error = response.status().is_server_error();
+    if response.single_use && server_error && kind != ErrorKind::Pending {
+        error = error.with_status_of_call(crate::error::ErrorStatus::Permanent);
     }
     error.scrub(&response.known_secrets())
 }
@@ -548,6 +582,7 @@ impl HttpClient {
                         Ok(mut response) => {
                             response.attempts = attempt;
                             response.secrets = secrets;
+                            response.single_use = idempotency == Idempotency::NotIdempotent;
                             Ok(response)
                         }
                         Err(failure) => Err(failure.into_error(idempotency)),
@@ -684,6 +719,7 @@ impl HttpClient {
             body: body.into_bytes(),
             attempts: 1,
             secrets: SentSecrets::default(),
+            single_use: false,
         })
     }
 

@@ -530,3 +530,54 @@ fn a_config_built_in_code_is_checked_too() {
         "{err}"
     );
 }
+
+#[test]
+fn a_decode_excerpt_shows_no_part_of_a_secret_cut_at_its_end() {
+    // The token sits across the excerpt's 256-character cut.
+    let secret = "cot_0123456789abcdef";
+    let body = format!(
+        r#"{{"live_mode":"nope","pad":"{}","id":"{secret}"}}"#,
+        "p".repeat(210)
+    );
+    assert!(body.find(secret).unwrap() < 256 && body.find(secret).unwrap() + secret.len() > 256);
+    let response = Response::from_parts(
+        StatusCode::OK,
+        HeaderMap::new(),
+        Bytes::from(body),
+        KnownSecrets::new().with(secret.into()),
+    );
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Session {
+        live_mode: bool,
+    }
+    let err = response
+        .json::<Session>("test", Operation::Complete)
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("cot_0"), "{shown}");
+}
+
+#[test]
+fn debug_of_a_response_shows_no_body_or_header_value() {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "set-cookie",
+        http::HeaderValue::from_static("session=s3cr3t"),
+    );
+    let response = Response::from_parts(
+        StatusCode::OK,
+        headers,
+        Bytes::from_static(br#"{"access_token":"at-secret"}"#),
+        KnownSecrets::new(),
+    );
+    let debug = format!("{response:?}");
+    assert!(
+        !debug.contains("at-secret") && !debug.contains("s3cr3t"),
+        "{debug}"
+    );
+    assert!(
+        debug.contains("set-cookie") && debug.contains("body_bytes"),
+        "{debug}"
+    );
+}

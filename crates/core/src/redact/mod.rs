@@ -102,7 +102,10 @@ pub fn excerpt(body: &[u8]) -> String {
 /// assert_eq!(text, "client secret [REDACTED] rejected");
 /// ```
 pub fn excerpt_scrubbing(body: &[u8], secrets: &KnownSecrets) -> String {
-    let window = &body[..body.len().min(WINDOW_BYTES + 3)];
+    // Past the window by the longest secret, so `keepable` can see one that straddles it.
+    let window = &body[..body
+        .len()
+        .min(WINDOW_BYTES + secrets.longest_spelling() + 3)];
     keepable(&String::from_utf8_lossy(window), secrets, EXCERPT_CHARS)
 }
 
@@ -240,23 +243,39 @@ impl KnownSecrets {
         text
     }
 
+    /// The length of the longest spelling of any secret, in bytes.
+    fn longest_spelling(&self) -> usize {
+        self.values
+            .iter()
+            .flat_map(|secret| spellings(secret.expose_secret()).map(|s| s.len()))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// `cut`, or an earlier char boundary so that no secret straddles it: cutting through a
-    /// secret would keep its first part where `scrub` cannot recognise it.
+    /// secret would keep its first part where `scrub` cannot recognise it. Repeated until
+    /// nothing moves it, since moving it for one secret can make it split another.
     fn safe_cut(&self, text: &str, mut cut: usize) -> usize {
-        for secret in &self.values {
-            for spelling in spellings(secret.expose_secret()) {
-                let len = spelling.len();
-                let from = cut.saturating_sub(len - 1);
-                let to = (cut + len - 1).min(text.len());
-                let region = &text.as_bytes()[from..to];
-                if let Some(at) = memchr::memmem::find(region, spelling.as_bytes()) {
-                    if from + at < cut && from + at + len > cut {
-                        cut = from + at;
+        loop {
+            let before = cut;
+            for secret in &self.values {
+                for spelling in spellings(secret.expose_secret()) {
+                    let len = spelling.len();
+                    let from = cut.saturating_sub(len - 1);
+                    let to = (cut + len - 1).min(text.len());
+                    let region = &text.as_bytes()[from..to];
+                    let straddling = memchr::memmem::find_iter(region, spelling.as_bytes())
+                        .map(|at| from + at)
+                        .find(|&start| start < cut && start + len > cut);
+                    if let Some(start) = straddling {
+                        cut = start;
                     }
                 }
             }
+            if cut == before {
+                return cut;
+            }
         }
-        cut
     }
 }
 

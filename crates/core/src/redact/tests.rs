@@ -177,3 +177,31 @@ fn secret_key_names_match_without_regard_to_case() {
     assert!(!is_secret_key("zip_code"));
     assert!(!is_secret_key("tokn"));
 }
+
+#[test]
+fn an_excerpt_shows_no_part_of_a_secret_that_straddles_the_window() {
+    // A secret-named value that redaction shrinks pulls the window's end into view.
+    let secret = "cot_flow_secret_value";
+    let mut body = format!("access_token={}&x=", "a".repeat(WINDOW_BYTES - 30));
+    body.push_str(secret);
+    let start = body.find(secret).unwrap();
+    assert!(start < WINDOW_BYTES && start + secret.len() > WINDOW_BYTES);
+    let out = excerpt_scrubbing(body.as_bytes(), &KnownSecrets::new().with(secret.into()));
+    assert!(!out.contains("cot_f"), "{out}");
+}
+
+#[test]
+fn the_cut_moves_until_no_secret_straddles_it() {
+    // Moving the cut before `abc_def` makes it split `tok_abc`: it must move again.
+    let mut text = "n".repeat(WINDOW_BYTES - 5);
+    text.push_str("tok_abc_def tail");
+    let secrets = KnownSecrets::new()
+        .with("abc_def".into())
+        .with("tok_abc".into());
+    let kept = keepable(&text, &secrets, usize::MAX);
+    assert!(
+        !kept.contains("tok") && !kept.contains("abc"),
+        "{}",
+        &kept[kept.len() - 20..]
+    );
+}
