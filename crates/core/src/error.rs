@@ -580,15 +580,15 @@ mod tests {
             Operation::CreateToken,
             "plan limit",
         )
-        .with_provider("pelm")
+        .with_provider("acme")
         .with_status(402)
         .with_vendor_code("quota_reached")
         .with_vendor_message("Quota reached");
         assert_eq!(
             err.to_string(),
-            "pelm create_token: quota exceeded: plan limit (HTTP 402) [quota_reached: Quota reached]"
+            "acme create_token: quota exceeded: plan limit (HTTP 402) [quota_reached: Quota reached]"
         );
-        assert_eq!(err.provider(), Some("pelm"));
+        assert_eq!(err.provider(), Some("acme"));
         assert_eq!(err.vendor_code(), Some("quota_reached"));
         assert!(!err.is_temporary());
     }

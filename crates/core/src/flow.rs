@@ -492,7 +492,7 @@ mod tests {
         let token = ConnectToken::new(SECRET.into(), Duration::from_secs(60));
         let mut credentials = AccessCredentials::new(SECRET.into());
         credentials.refresh_token = Some(SECRET.into());
-        let connection = Connection::new("pelm", "u").with_credentials(credentials);
+        let connection = Connection::new("acme", "u").with_credentials(credentials);
         for debug in [format!("{token:?}"), format!("{connection:?}")] {
             assert!(!debug.contains(SECRET), "{debug}");
             assert!(debug.contains("REDACTED"), "{debug}");

@@ -87,12 +87,12 @@ fn it_builds_from_its_table_and_reports_bad_keys() {
 
 #[test]
 fn an_unknown_name_lists_the_available_providers() {
-    let table = ProviderConfig::from_json("pelm", serde_json::json!({}));
-    let err = utilconnect::build_provider("pelm", &table).unwrap_err();
+    let table = ProviderConfig::from_json("acme", serde_json::json!({}));
+    let err = utilconnect::build_provider("acme", &table).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(
         err.to_string()
-            .contains("unknown provider `pelm`; available: echo-test"),
+            .contains("unknown provider `acme`; available: echo-test"),
         "{err}"
     );
 }

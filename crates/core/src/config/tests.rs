@@ -18,16 +18,16 @@ struct Table {
 fn reads_provider_and_table_from_toml() {
     let config = Config::from_toml_str(
         r#"
-        provider = "pelm"
-        [providers.pelm]
+        provider = "acme"
+        [providers.acme]
         client_id = "id-1"
         client_secret = "secret-1"
         api_base_url = "http://127.0.0.1:9"
         "#,
     )
     .unwrap();
-    assert_eq!(config.provider_name().unwrap(), "pelm");
-    let table: Table = config.provider_config("pelm").extract().unwrap();
+    assert_eq!(config.provider_name().unwrap(), "acme");
+    let table: Table = config.provider_config("acme").extract().unwrap();
     assert_eq!(table.client_id, "id-1");
     assert_eq!(table.client_secret.expose_secret(), "secret-1");
     assert_eq!(table.api_base_url.unwrap().url().port(), Some(9));
@@ -35,7 +35,7 @@ fn reads_provider_and_table_from_toml() {
 
 #[test]
 fn unknown_top_level_key_is_named() {
-    let err = Config::from_toml_str("provder = \"pelm\"").unwrap_err();
+    let err = Config::from_toml_str("provder = \"acme\"").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("unknown key `provder`"), "{err}");
 }
@@ -43,20 +43,20 @@ fn unknown_top_level_key_is_named() {
 #[test]
 fn unknown_and_missing_provider_keys_are_named_with_their_path() {
     let config = Config::from_toml_str(
-        "[providers.pelm]\nclient_id = \"x\"\nclient_secret = \"y\"\nclient_secert = \"z\"",
+        "[providers.acme]\nclient_id = \"x\"\nclient_secret = \"y\"\nclient_secert = \"z\"",
     )
     .unwrap();
     let err = config
-        .provider_config("pelm")
+        .provider_config("acme")
         .extract::<Table>()
         .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("providers.pelm"), "{text}");
+    assert!(text.contains("providers.acme"), "{text}");
     assert!(text.contains("unknown key `client_secert`"), "{text}");
     assert!(!text.contains(".rs:"), "no code locations: {text}");
-    assert_eq!(err.provider(), Some("pelm"));
+    assert_eq!(err.provider(), Some("acme"));
 
-    let err = ProviderConfig::from_json("pelm", serde_json::json!({"client_id": "x"}))
+    let err = ProviderConfig::from_json("acme", serde_json::json!({"client_id": "x"}))
         .extract::<Table>()
         .unwrap_err();
     assert!(
@@ -69,7 +69,7 @@ fn unknown_and_missing_provider_keys_are_named_with_their_path() {
 fn errors_never_echo_values() {
     // A secret typed as a number (wrong type) must not appear in the message.
     let err = ProviderConfig::from_json(
-        "pelm",
+        "acme",
         serde_json::json!({"client_id": "x", "client_secret": 987654321}),
     )
     .extract::<Table>()
@@ -82,26 +82,26 @@ fn errors_never_echo_values() {
 #[test]
 fn debug_of_configs_shows_no_value() {
     let config = Config::from_toml_str(
-        "provider = \"pelm\"\n[providers.pelm]\nclient_secret = \"sekrit-123\"\n",
+        "provider = \"acme\"\n[providers.acme]\nclient_secret = \"sekrit-123\"\n",
     )
     .unwrap();
-    let table = config.provider_config("pelm");
+    let table = config.provider_config("acme");
     let extracted: Table = ProviderConfig::from_json(
-        "pelm",
+        "acme",
         serde_json::json!({"client_id": "id", "client_secret": "sekrit-123"}),
     )
     .extract()
     .unwrap();
     let debug = format!("{config:?} {table:?} {extracted:?}");
     assert!(!debug.contains("sekrit-123"), "{debug}");
-    assert!(debug.contains("pelm"), "{debug}");
+    assert!(debug.contains("acme"), "{debug}");
 }
 
 #[test]
 fn plain_http_is_refused_unless_loopback() {
     let err = ProviderConfig::from_json(
-        "pelm",
-        serde_json::json!({"client_id": "x", "client_secret": "y", "api_base_url": "http://api.pelm.com"}),
+        "acme",
+        serde_json::json!({"client_id": "x", "client_secret": "y", "api_base_url": "http://api.acme.example"}),
     )
     .extract::<Table>()
     .unwrap_err();
@@ -109,7 +109,7 @@ fn plain_http_is_refused_unless_loopback() {
     assert!(err.to_string().contains("plain http"), "{err}");
 
     for ok in [
-        "https://api.pelm.com",
+        "https://api.acme.example",
         "http://127.0.0.1:1",
         "http://127.8.0.1",
         "http://[::1]:80",
@@ -154,15 +154,15 @@ fn env_overrides_file_and_supplies_secrets() {
     figment::Jail::expect_with(|jail| {
         jail.create_file(
             "utilconnect.toml",
-            "provider = \"flatpeak\"\n[providers.pelm]\nclient_id = \"from-file\"\n",
+            "provider = \"zenith\"\n[providers.acme]\nclient_id = \"from-file\"\n",
         )?;
-        jail.set_env("UTILCONNECT_PROVIDER", "pelm");
-        jail.set_env("UTILCONNECT_PROVIDERS__PELM__CLIENT_SECRET", "from-env");
-        jail.set_env("UTILCONNECT_LIVE", "pelm");
+        jail.set_env("UTILCONNECT_PROVIDER", "acme");
+        jail.set_env("UTILCONNECT_PROVIDERS__ACME__CLIENT_SECRET", "from-env");
+        jail.set_env("UTILCONNECT_LIVE", "acme");
         let config = Config::load().map_err(|e| e.to_string())?;
-        assert_eq!(config.provider_name().map_err(|e| e.to_string())?, "pelm");
+        assert_eq!(config.provider_name().map_err(|e| e.to_string())?, "acme");
         let table: Table = config
-            .provider_config("pelm")
+            .provider_config("acme")
             .extract()
             .map_err(|e| e.to_string())?;
         assert_eq!(table.client_id, "from-file");
@@ -174,11 +174,11 @@ fn env_overrides_file_and_supplies_secrets() {
 #[test]
 fn numeric_looking_secret_from_env_stays_a_string() {
     figment::Jail::expect_with(|jail| {
-        jail.set_env("UTILCONNECT_PROVIDERS__PELM__CLIENT_ID", "id");
-        jail.set_env("UTILCONNECT_PROVIDERS__PELM__CLIENT_SECRET", "0012345");
+        jail.set_env("UTILCONNECT_PROVIDERS__ACME__CLIENT_ID", "id");
+        jail.set_env("UTILCONNECT_PROVIDERS__ACME__CLIENT_SECRET", "0012345");
         let table: Table = Config::load()
             .map_err(|e| e.to_string())?
-            .provider_config("pelm")
+            .provider_config("acme")
             .extract()
             .map_err(|e| e.to_string())?;
         assert_eq!(table.client_secret.expose_secret(), "0012345");
@@ -196,19 +196,19 @@ fn numeric_keys_from_env_are_parsed_leniently() {
         verbose: bool,
     }
     figment::Jail::expect_with(|jail| {
-        jail.set_env("UTILCONNECT_PROVIDERS__PELM__RETRIES", "7");
-        jail.set_env("UTILCONNECT_PROVIDERS__PELM__VERBOSE", "true");
+        jail.set_env("UTILCONNECT_PROVIDERS__ACME__RETRIES", "7");
+        jail.set_env("UTILCONNECT_PROVIDERS__ACME__VERBOSE", "true");
         let numbers: Numbers = Config::load()
             .map_err(|e| e.to_string())?
-            .provider_config("pelm")
+            .provider_config("acme")
             .extract()
             .map_err(|e| e.to_string())?;
         assert_eq!(numbers.retries, 7);
         assert!(numbers.verbose);
-        jail.set_env("UTILCONNECT_PROVIDERS__PELM__RETRIES", "seven");
+        jail.set_env("UTILCONNECT_PROVIDERS__ACME__RETRIES", "seven");
         let err = Config::load()
             .map_err(|e| e.to_string())?
-            .provider_config("pelm")
+            .provider_config("acme")
             .extract::<Numbers>()
             .expect_err("not a number");
         assert!(
@@ -233,27 +233,27 @@ fn out_of_range_durations_and_numbers_are_refused_at_load_naming_the_key() {
         ),
         ("max_backoff", "\"1year\"", "must be at most 10m"),
     ] {
-        let toml = format!("[providers.pelm.http]\n{key} = {value}\n");
+        let toml = format!("[providers.acme.http]\n{key} = {value}\n");
         let err = Config::from_toml_str(&toml)
             .unwrap()
-            .provider_config("pelm")
+            .provider_config("acme")
             .extract_key::<HttpConfig>("http")
             .expect_err(key);
         let text = err.to_string();
         assert!(
-            text.contains(&format!("providers.pelm.http.{key}: {says}")),
+            text.contains(&format!("providers.acme.http.{key}: {says}")),
             "{text}"
         );
     }
     // The same bound, from the environment.
     figment::Jail::expect_with(|jail| {
         jail.set_env(
-            "UTILCONNECT_PROVIDERS__PELM__HTTP__TOTAL_DEADLINE",
+            "UTILCONNECT_PROVIDERS__ACME__HTTP__TOTAL_DEADLINE",
             "500000000000y",
         );
         let err = Config::load()
             .map_err(|e| e.to_string())?
-            .provider_config("pelm")
+            .provider_config("acme")
             .extract_key::<HttpConfig>("http")
             .expect_err("out of range");
         assert!(
@@ -268,23 +268,23 @@ fn out_of_range_durations_and_numbers_are_refused_at_load_naming_the_key() {
 #[test]
 fn toml_syntax_errors_do_not_show_the_line_they_are_on() {
     for toml in [
-        "[providers.pelm]\nclient_secret = \"sk_live_echoed\nclient_id = \"x\"\n",
-        "[providers.pelm]\nclient_secret = \"sk_live_echoed\"\nclient_secret = \"sk_live_echoed\"\n",
-        "[providers.pelm]\nclient_secret = sk_live_echoed\n",
+        "[providers.acme]\nclient_secret = \"typed-secret-echoed\nclient_id = \"x\"\n",
+        "[providers.acme]\nclient_secret = \"typed-secret-echoed\"\nclient_secret = \"typed-secret-echoed\"\n",
+        "[providers.acme]\nclient_secret = typed-secret-echoed\n",
     ] {
         let err = Config::from_toml_str(toml).expect_err(toml);
         let shown = format!("{err} {err:?}");
-        assert!(!shown.contains("sk_live_echoed"), "{shown}");
+        assert!(!shown.contains("typed-secret-echoed"), "{shown}");
         assert!(shown.contains("line"), "still says where: {shown}");
     }
     figment::Jail::expect_with(|jail| {
         jail.create_file(
             "other.toml",
-            "[providers.pelm]\nclient_secret = \"sk_live_echoed\n",
+            "[providers.acme]\nclient_secret = \"typed-secret-echoed\n",
         )?;
         jail.set_env("UTILCONNECT_CONFIG", "other.toml");
         let err = Config::load().expect_err("syntax error");
-        assert!(!err.to_string().contains("sk_live_echoed"), "{err}");
+        assert!(!err.to_string().contains("typed-secret-echoed"), "{err}");
         assert!(err.to_string().contains("other.toml"), "{err}");
         Ok(())
     });
@@ -303,10 +303,10 @@ fn a_bad_enum_value_is_not_echoed() {
     struct Table {
         direction: Direction,
     }
-    let err = ProviderConfig::from_json("x", serde_json::json!({"direction": "sk_live_typo"}))
+    let err = ProviderConfig::from_json("x", serde_json::json!({"direction": "typed-secret-typo"}))
         .extract::<Table>()
         .unwrap_err();
-    assert!(!err.to_string().contains("sk_live_typo"), "{err}");
+    assert!(!err.to_string().contains("typed-secret-typo"), "{err}");
     assert!(err.to_string().contains("Import, Export"), "{err}");
 }
 
@@ -319,9 +319,9 @@ fn env_overlay_does_not_depend_on_variable_order() {
             .collect::<Vec<_>>()
     };
     let clash = [
-        ("UTILCONNECT_PROVIDERS__PELM", "flat"),
+        ("UTILCONNECT_PROVIDERS__ACME", "flat"),
         (
-            "UTILCONNECT_PROVIDERS__PELM__API_BASE_URL",
+            "UTILCONNECT_PROVIDERS__ACME__API_BASE_URL",
             "http://127.0.0.1:1",
         ),
     ];
@@ -331,15 +331,15 @@ fn env_overlay_does_not_depend_on_variable_order() {
         let err = VerbatimEnv::from_vars(vars(&order).into_iter())
             .place()
             .expect_err("a key cannot be both a value and a table");
-        assert!(err.contains("UTILCONNECT_PROVIDERS__PELM`"), "{err}");
+        assert!(err.contains("UTILCONNECT_PROVIDERS__ACME`"), "{err}");
         assert!(
-            err.contains("UTILCONNECT_PROVIDERS__PELM__API_BASE_URL"),
+            err.contains("UTILCONNECT_PROVIDERS__ACME__API_BASE_URL"),
             "{err}"
         );
     }
     let both_cases = [
-        ("UTILCONNECT_PROVIDER", "pelm"),
-        ("utilconnect_provider", "flatpeak"),
+        ("UTILCONNECT_PROVIDER", "acme"),
+        ("utilconnect_provider", "zenith"),
     ];
     let err = VerbatimEnv::from_vars(vars(&both_cases).into_iter())
         .place()
@@ -353,9 +353,9 @@ fn env_variables_that_cannot_be_placed_are_errors() {
         "UTILCONNECT_",
         "UTILCONNECT_PROVIDERS__",
         "UTILCONNECT___PROVIDER",
-        "UTILCONNECT_PROVIDERS.PELM",
-        "UTILCONNECT_PROVIDERS__PELM__CLIENT-ID",
-        "UTILCONNECT_PROVIDERS___PELM__CLIENT_SECRET",
+        "UTILCONNECT_PROVIDERS.ACME",
+        "UTILCONNECT_PROVIDERS__ACME__CLIENT-ID",
+        "UTILCONNECT_PROVIDERS___ACME__CLIENT_SECRET",
     ] {
         let err = VerbatimEnv::from_vars([(name.to_owned(), Ok("1".to_owned()))].into_iter())
             .place()
@@ -392,7 +392,7 @@ fn an_oversized_configuration_is_refused_before_parsing() {
 #[test]
 fn unknown_env_key_is_named() {
     figment::Jail::expect_with(|jail| {
-        jail.set_env("UTILCONNECT_PROVIDR", "pelm");
+        jail.set_env("UTILCONNECT_PROVIDR", "acme");
         let err = Config::load().expect_err("unknown key");
         assert!(err.to_string().contains("`providr`"), "{err}");
         assert!(err.to_string().contains("environment"), "says where: {err}");

@@ -100,13 +100,13 @@ fn decode_error_has_path_and_never_quotes_values() {
         access_token: u64,
     }
     let body = br#"{"access_token": "at-secret-value"}"#;
-    let err = decode_json::<Token>(body, "pelm", Operation::Complete).unwrap_err();
+    let err = decode_json::<Token>(body, "acme", Operation::Complete).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode);
     assert_eq!(err.json_path(), Some("access_token"));
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains("at-secret-value"), "{shown}");
 
-    let err = decode_json::<Token>(b"<html>oops", "pelm", Operation::Complete).unwrap_err();
+    let err = decode_json::<Token>(b"<html>oops", "acme", Operation::Complete).unwrap_err();
     assert!(err.to_string().contains("not valid JSON"), "{err}");
     assert_eq!(err.body_excerpt(), Some("<html>oops"));
 }

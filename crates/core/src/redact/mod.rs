@@ -97,8 +97,8 @@ pub fn excerpt(body: &[u8]) -> String {
 ///
 /// ```
 /// use utilconnect::redact::{KnownSecrets, excerpt_scrubbing};
-/// let secrets = KnownSecrets::new().with("sk_live_42".into());
-/// let text = excerpt_scrubbing(b"client secret sk_live_42 rejected", &secrets);
+/// let secrets = KnownSecrets::new().with("s3cr3t-42".into());
+/// let text = excerpt_scrubbing(b"client secret s3cr3t-42 rejected", &secrets);
 /// assert_eq!(text, "client secret [REDACTED] rejected");
 /// ```
 pub fn excerpt_scrubbing(body: &[u8], secrets: &KnownSecrets) -> String {

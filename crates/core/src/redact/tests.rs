@@ -82,16 +82,16 @@ fn truncated_json_value_is_still_redacted() {
 #[test]
 fn known_secrets_are_scrubbed_under_innocent_keys_and_in_prose() {
     let secrets = KnownSecrets::new()
-        .with("sk_live_secret/42".into())
+        .with("s3cr3t-value/42".into())
         .with("cot_123".into());
     for body in [
-        "client secret sk_live_secret/42 rejected",
-        r#"{"id":"cot_123","note":"sk_live_secret/42"}"#,
-        "echo=sk_live_secret%2F42",
-        r#"{"note":"sk_live_secret\/42"}"#,
+        "client secret s3cr3t-value/42 rejected",
+        r#"{"id":"cot_123","note":"s3cr3t-value/42"}"#,
+        "echo=s3cr3t-value%2F42",
+        r#"{"note":"s3cr3t-value\/42"}"#,
     ] {
         let out = excerpt_scrubbing(body.as_bytes(), &secrets);
-        for secret in ["sk_live_secret", "cot_123"] {
+        for secret in ["s3cr3t-value", "cot_123"] {
             assert!(!out.contains(secret), "{secret} in {out}");
         }
     }
