@@ -159,23 +159,12 @@ impl Callback {
     /// `None` when the callback carries no error.
     pub fn vendor_error(&self, secrets: &crate::redact::KnownSecrets) -> Option<Error> {
         let code = self.error.as_deref()?;
-        let mut err = Error::new(
+        let err = Error::new(
             ErrorKind::Cancelled,
             Operation::Complete,
             "the user did not connect an account",
         )
-        .with_vendor_code(crate::redact::keepable(
-            code,
-            secrets,
-            crate::error::MAX_VENDOR_CODE_CHARS,
-        ));
-        if let Some(text) = &self.error_description {
-            err = err.with_vendor_message(crate::redact::keepable(
-                text,
-                secrets,
-                crate::redact::EXCERPT_CHARS,
-            ));
-        }
+        .with_vendor_text(Some(code), self.error_description.as_deref(), secrets);
         Some(err)
     }
 }

@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::error::{Error, ErrorKind, ErrorStatus, Operation, Result};
 use crate::flow::{AccessCredentials, Connection, Options, PendingSession, TokenRequest};
 use crate::provider::{Capability, ConnectProvider};
+use crate::redact::KnownSecrets;
 use crate::registry::{self, BuildContext, ProviderDescriptor};
 use crate::state::State;
 use crate::store::{InMemorySessionStore, SessionStore};
@@ -340,21 +341,26 @@ impl Connector {
         let span = tracing::info_span!("utilconnect.finish", provider = name);
         async {
             let callback = Callback::parse(callback_url).map_err(|e| e.with_provider(name))?;
-            self.finish_callback(&callback)
+            let secrets = callback.known_secrets(self.provider.descriptor());
+            self.finish_callback(&callback, &secrets)
                 .await
-                .map_err(|e| e.scrub(&callback.known_secrets(self.provider.descriptor())))
+                .map_err(|e| e.scrub(&secrets))
         }
         .instrument(span)
         .await
     }
 
-    async fn finish_callback(&self, callback: &Callback) -> Result<Connection> {
+    /// `finish` for a parsed callback whose secret values are `secrets`.
+    async fn finish_callback(
+        &self,
+        callback: &Callback,
+        secrets: &KnownSecrets,
+    ) -> Result<Connection> {
         let name = self.provider.descriptor().name();
-        let session = self.find_session(callback).await?;
+        let session = self.find_session(callback, secrets).await?;
         // Refused before the session is consumed: the flow is intact for its real callback.
         let refused = |err: Error| err.with_status_of_call(ErrorStatus::CallbackRefused);
-        let secrets = callback.known_secrets(self.provider.descriptor());
-        if let Some(cancelled) = callback.vendor_error(&secrets) {
+        if let Some(cancelled) = callback.vendor_error(secrets) {
             tracing::info!("user did not connect");
             return Err(refused(cancelled.with_provider(name)));
         }
@@ -390,13 +396,16 @@ impl Connector {
     }
 
     /// The session the callback's state names, checked but not consumed.
-    async fn find_session(&self, callback: &Callback) -> Result<PendingSession> {
+    async fn find_session(
+        &self,
+        callback: &Callback,
+        secrets: &KnownSecrets,
+    ) -> Result<PendingSession> {
         let name = self.provider.descriptor().name();
         let Some(raw_state) = callback.state() else {
             // A vendor may send an abandoned flow back without our state; its error still
             // tells the app what happened.
-            let secrets = callback.known_secrets(self.provider.descriptor());
-            if let Some(cancelled) = callback.vendor_error(&secrets) {
+            if let Some(cancelled) = callback.vendor_error(secrets) {
                 return Err(cancelled.with_provider(name));
             }
             return Err(self.mismatch("the callback carries no `state`"));

@@ -328,6 +328,35 @@ impl Error {
         self
     }
 
+    /// Records the vendor's code and message (either may be absent) scrubbed of `secrets`
+    /// *before* they are cut, so no part of a secret the vendor echoed survives the cut; then
+    /// redacted and sanitized like [`with_vendor_code`](Self::with_vendor_code) and
+    /// [`with_vendor_message`](Self::with_vendor_message). (Scrubbing afterwards, with
+    /// [`scrub`](Self::scrub), cannot recognise a secret the cut split.)
+    ///
+    /// ```
+    /// use utilconnect::{Error, ErrorKind, Operation, redact::KnownSecrets};
+    /// let long = format!("{} cot_0123456789", "x".repeat(250));
+    /// let err = Error::new(ErrorKind::Unexpected, Operation::Complete, "odd answer")
+    ///     .with_vendor_text(None, Some(&long), &KnownSecrets::new().with("cot_0123456789".into()));
+    /// assert!(!err.vendor_message().unwrap().contains("cot_"));
+    /// ```
+    pub fn with_vendor_text(
+        mut self,
+        code: Option<&str>,
+        message: Option<&str>,
+        secrets: &KnownSecrets,
+    ) -> Self {
+        if let Some(code) = code {
+            self.inner.vendor_code = Some(redact::keepable(code, secrets, MAX_VENDOR_CODE_CHARS));
+        }
+        if let Some(message) = message {
+            self.inner.vendor_message =
+                Some(redact::keepable(message, secrets, redact::EXCERPT_CHARS));
+        }
+        self
+    }
+
     /// Records how long the vendor asked us to wait before retrying.
     pub fn with_retry_after(mut self, retry_after: Duration) -> Self {
         self.inner.retry_after = Some(retry_after);

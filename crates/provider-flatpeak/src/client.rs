@@ -411,12 +411,7 @@ fn connection_from(
                 "Flatpeak reported an undocumented complete_action",
             )
             .with_provider(crate::NAME)
-            // Scrubbed before the code's cut, so no part of the token survives it.
-            .with_vendor_code(utilconnect::redact::keepable(
-                other,
-                secrets,
-                utilconnect::MAX_VENDOR_CODE_CHARS,
-            )));
+            .with_vendor_text(Some(other), None, secrets));
         }
     }
     let ready = retrieved

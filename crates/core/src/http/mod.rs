@@ -407,14 +407,7 @@ pub fn vendor_error(
         .with_status(response.status().as_u16());
     match vendor {
         Some((code, text)) => {
-            // Scrubbed before they are cut, so no part of a secret survives the cut.
-            let secrets = response.known_secrets();
-            if let Some(code) = code {
-                error = error.with_vendor_code(redact::keepable(code, &secrets, usize::MAX));
-            }
-            if let Some(text) = text {
-                error = error.with_vendor_message(redact::keepable(text, &secrets, usize::MAX));
-            }
+            error = error.with_vendor_text(code, text, &response.known_secrets());
         }
         None if !response.body().is_empty() => error = error.with_body_excerpt(response.excerpt()),
         None => {}
