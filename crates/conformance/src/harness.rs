@@ -15,11 +15,39 @@ use crate::outcome::{Failure, check};
 /// The app callback every case uses; its own query must survive the round trip.
 pub const CALLBACK: &str = "https://app.example/utility/callback?tenant=a%26b&lang=en";
 
-/// A provider under test and its sandbox.
-pub struct Harness {
+/// A provider under test and its sandbox: what the suite's cases use, and what a provider
+/// crate's own tests use with its typed sandbox (`Harness<MyVendorSandbox>`) to reach the
+/// emulator's options.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), utilconnect_conformance::Failure> {
+/// use utilconnect_conformance::Harness;
+/// ///
+/// let h = Harness::start("myvendor").await?;
+/// let connector = h.connector(None)?;
+/// let connection = h.connect(&connector, "user-1").await?;
+/// assert!(!h.paths().is_empty(), "the flow reached the emulator");
+/// # Ok(()) }
+/// ```
+pub struct Harness<S: Sandbox + ?Sized = dyn Sandbox> {
     descriptor: &'static ProviderDescriptor,
-    sandbox: Box<dyn Sandbox>,
+    sandbox: Box<S>,
     flows: AtomicUsize,
+    callback: String,
+}
+
+impl<S: Sandbox> Harness<S> {
+    /// A harness for the registered provider `S` emulates, on a sandbox you started
+    /// yourself (e.g. with options of your own).
+    pub fn with_sandbox(sandbox: S) -> Result<Self, Failure> {
+        let descriptor = utilconnect::provider(sandbox.provider_name()).map_err(Failure::from)?;
+        Ok(Self {
+            descriptor,
+            sandbox: Box::new(sandbox),
+            flows: AtomicUsize::new(0),
+            callback: CALLBACK.to_owned(),
+        })
+    }
 }
 
 impl Harness {
@@ -37,7 +65,32 @@ impl Harness {
             descriptor,
             sandbox,
             flows: AtomicUsize::new(0),
+            callback: CALLBACK.to_owned(),
         }
+    }
+
+    /// HTTP settings that make slow-response cases quick (same policy, shorter waits).
+    pub fn fast_http() -> Value {
+        json!({"http": {
+            "request_timeout": "300ms",
+            "total_deadline": "1s",
+            "initial_backoff": "10ms",
+            "max_backoff": "50ms",
+        }})
+    }
+}
+
+impl<S: Sandbox + ?Sized> Harness<S> {
+    /// Flows started by [`start_flow`](Self::start_flow) return to `callback` instead of
+    /// [`CALLBACK`].
+    pub fn with_callback(mut self, callback: &str) -> Self {
+        callback.clone_into(&mut self.callback);
+        self
+    }
+
+    /// The app callback flows return to.
+    pub fn callback(&self) -> &str {
+        &self.callback
     }
 
     /// The provider's registry entry.
@@ -46,8 +99,8 @@ impl Harness {
     }
 
     /// The running sandbox.
-    pub fn sandbox(&self) -> &dyn Sandbox {
-        self.sandbox.as_ref()
+    pub fn sandbox(&self) -> &S {
+        &self.sandbox
     }
 
     /// The provider's name.
@@ -74,21 +127,11 @@ impl Harness {
             .build())
     }
 
-    /// HTTP settings that make slow-response cases quick (same policy, shorter waits).
-    pub fn fast_http() -> Value {
-        json!({"http": {
-            "request_timeout": "300ms",
-            "total_deadline": "1s",
-            "initial_backoff": "10ms",
-            "max_backoff": "50ms",
-        }})
-    }
-
     /// `start` for `user`; the flow's state is named `[state#n]` in the request log, so
     /// snapshots do not depend on the emulator naming it.
     pub async fn start_flow(&self, connector: &Connector, user: &str) -> Result<Started, Failure> {
         let started = connector
-            .start(user, CALLBACK)
+            .start(user, &self.callback)
             .await
             .map_err(Failure::from)?;
         let n = self.flows.fetch_add(1, Ordering::SeqCst) + 1;
@@ -138,6 +181,26 @@ impl Harness {
         self.sandbox.requests().len()
     }
 
+    /// The recorded requests as `METHOD /path`, in order.
+    pub fn paths(&self) -> Vec<String> {
+        self.sandbox
+            .requests()
+            .all()
+            .into_iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
+    /// How many `method path` requests the sandbox has recorded.
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        self.sandbox
+            .requests()
+            .all()
+            .iter()
+            .filter(|r| r.method == method && r.path == path)
+            .count()
+    }
+
     /// The recorded requests, normalised, as JSON.
     pub fn requests_snapshot(&self) -> Value {
         serde_json::to_value(self.sandbox.requests().all()).unwrap_or(Value::Null)
@@ -163,7 +226,7 @@ impl Harness {
     }
 }
 
-impl std::fmt::Debug for Harness {
+impl<S: Sandbox + ?Sized> std::fmt::Debug for Harness<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Harness")
             .field("provider", &self.descriptor.name())

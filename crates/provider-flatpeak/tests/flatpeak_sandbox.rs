@@ -6,65 +6,27 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use utilconnect::{Connector, DataStatus, ErrorKind, Mode, ProviderConfig, Started, Url};
+use utilconnect::{Connector, DataStatus, ErrorKind, Mode, ProviderConfig, Url};
+use utilconnect_conformance::Harness;
 use utilconnect_flatpeak::FlatpeakProvider;
 use utilconnect_flatpeak::sandbox::{FlatpeakSandbox, SandboxOptions};
 use utilconnect_sandbox::{Browser, FaultAction, Page, Sandbox, UserAction};
 
 const CALLBACK: &str = "https://app.example/flatpeak/callback?tenant=a%26b";
 
-struct Setup {
-    sandbox: FlatpeakSandbox,
-    provider: Arc<FlatpeakProvider>,
-    connector: Connector,
-}
-
-async fn setup_with(options: SandboxOptions) -> Setup {
+/// The shared harness on a Flatpeak sandbox with `options`, flows returning to [`CALLBACK`],
+/// and a connector.
+async fn setup_with(options: SandboxOptions) -> (Harness<FlatpeakSandbox>, Connector) {
     let sandbox = FlatpeakSandbox::start_with(options, None).await.unwrap();
-    let provider = Arc::new(FlatpeakProvider::from_config(&sandbox.provider_config()).unwrap());
-    let connector = Connector::builder(provider.clone())
-        .clock(Arc::new(sandbox.clock().clone()))
-        .build();
-    Setup {
-        sandbox,
-        provider,
-        connector,
-    }
+    let h = Harness::with_sandbox(sandbox)
+        .unwrap()
+        .with_callback(CALLBACK);
+    let connector = h.connector(None).unwrap();
+    (h, connector)
 }
 
-async fn setup() -> Setup {
+async fn setup() -> (Harness<FlatpeakSandbox>, Connector) {
     setup_with(SandboxOptions::default()).await
-}
-
-impl Setup {
-    async fn start(&self, user: &str) -> Started {
-        self.connector.start(user, CALLBACK).await.unwrap()
-    }
-
-    async fn act(&self, started: &Started, action: UserAction) -> Url {
-        self.sandbox
-            .act(started.connect_url.expose(), action)
-            .await
-            .unwrap()
-    }
-
-    fn count(&self, method: &str, path: &str) -> usize {
-        self.sandbox
-            .requests()
-            .all()
-            .iter()
-            .filter(|r| r.method == method && r.path == path)
-            .count()
-    }
-
-    fn paths(&self) -> Vec<String> {
-        self.sandbox
-            .requests()
-            .all()
-            .into_iter()
-            .map(|r| format!("{} {}", r.method, r.path))
-            .collect()
-    }
 }
 
 fn query(url: &Url) -> HashMap<String, String> {
@@ -73,10 +35,10 @@ fn query(url: &Url) -> HashMap<String, String> {
 
 #[tokio::test]
 async fn full_flow_links_customer_and_location_and_matches_the_wire_snapshot() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Approve).await;
-    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
+    let connection = c.finish(callback.as_str()).await.unwrap();
 
     assert_eq!(connection.provider(), "flatpeak");
     assert_eq!(connection.user_id(), "user-1");
@@ -114,23 +76,23 @@ async fn full_flow_links_customer_and_location_and_matches_the_wire_snapshot() {
             "GET /connect/token",
         ]
     );
-    insta::assert_json_snapshot!("full_flow_wire", s.sandbox.requests().all());
+    insta::assert_json_snapshot!("full_flow_wire", s.sandbox().requests().all());
 }
 
 #[tokio::test]
 async fn callback_carries_state_app_query_and_fp_cot() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
     let url = started.connect_url.expose();
     assert_eq!(url.path(), "/connect-web/");
     assert_eq!(query(url).keys().collect::<Vec<_>>(), ["fp_cot"]);
 
-    let sent = &s.sandbox.requests().to_path("/connect/token")[0];
+    let sent = &s.sandbox().requests().to_path("/connect/token")[0];
     assert_eq!(sent.headers["flatpeak-version"], "2025-09-14.anode");
     let sent_callback = Url::parse(sent.body["callback_url"].as_str().unwrap()).unwrap();
     assert_eq!(query(&sent_callback)["tenant"], "a&b");
 
-    let callback = s.act(&started, UserAction::Approve).await;
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
     let params = query(&callback);
     assert_eq!(params["tenant"], "a&b");
     assert_eq!(params["state"], started.state.as_str());
@@ -139,100 +101,105 @@ async fn callback_carries_state_app_query_and_fp_cot() {
 
 #[tokio::test]
 async fn a_token_with_an_address_skips_the_address_page() {
-    let s = setup().await;
+    let (s, c) = setup().await;
     let options = serde_json::json!({
         "postal_address": {"address_line1": "1-3 Strand", "post_code": "WC2N 5EH", "country_code": "GB"},
         "postal_address_type": "RESIDENTIAL",
         "customer_reference_id": "CUS-1",
     });
-    let started = s
-        .connector
+    let started = c
         .start_with("user-1", CALLBACK, options.as_object().unwrap().clone())
         .await
         .unwrap();
-    let callback = s.act(&started, UserAction::Approve).await;
-    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
+    let connection = c.finish(callback.as_str()).await.unwrap();
     assert_eq!(s.count("POST", "/connect-web/address"), 0);
     assert_eq!(connection.vendor_id("customer_reference_id"), Some("CUS-1"));
 }
 
 #[tokio::test]
 async fn close_without_saving_is_cancelled() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Cancel).await;
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback = s.act(&started, UserAction::Cancel).await.unwrap();
     assert!(
         query(&callback).contains_key("fp_cot"),
         "Flatpeak returns on exit too"
     );
-    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    let err = c.finish(callback.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled);
     assert_eq!(err.vendor_code(), Some("CLOSE"));
 }
 
 #[tokio::test]
 async fn disconnect_is_its_own_outcome() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Disconnect).await;
-    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback = s.act(&started, UserAction::Disconnect).await.unwrap();
+    let err = c.finish(callback.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Disconnected);
     assert!(!err.is_temporary());
 }
 
 #[tokio::test]
 async fn wrong_provider_password_then_the_right_one_connects() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
     let callback = s
         .act(&started, UserAction::WrongCredentialsThenApprove)
-        .await;
-    s.connector.finish(callback.as_str()).await.unwrap();
+        .await
+        .unwrap();
+    c.finish(callback.as_str()).await.unwrap();
     assert_eq!(s.count("POST", "/provider-login/"), 2);
 }
 
 #[tokio::test]
 async fn data_is_pending_while_processing_then_ready() {
-    let s = setup_with(SandboxOptions {
+    let (s, c) = setup_with(SandboxOptions {
         processing_delay: Duration::from_secs(60),
         tariff_delay: Duration::from_secs(60),
         ..SandboxOptions::default()
     })
     .await;
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Approve).await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
 
-    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    let err = c.finish(callback.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Pending);
     assert_eq!(err.status(), Some(422));
     assert!(err.is_temporary());
 
-    s.sandbox.clock().advance(Duration::from_secs(60));
-    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    s.sandbox().clock().advance(Duration::from_secs(60));
+    let connection = c.finish(callback.as_str()).await.unwrap();
     assert_eq!(
         connection.data_status(),
         DataStatus::Pending,
         "linked, rates not yet available"
     );
 
-    let started = s.start("user-2").await;
-    let callback = s.act(&started, UserAction::Approve).await;
-    s.sandbox.clock().advance(Duration::from_secs(120));
-    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    let started = s.start_flow(&c, "user-2").await.unwrap();
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
+    s.sandbox().clock().advance(Duration::from_secs(120));
+    let connection = c.finish(callback.as_str()).await.unwrap();
     assert_eq!(connection.data_status(), DataStatus::Ready);
 }
 
 #[tokio::test]
 async fn an_expired_bearer_forces_one_relogin_and_one_retry() {
-    let s = setup().await;
-    s.start("user-1").await;
+    let (s, _) = setup().await;
+    // The provider on the system clock, the flows on the sandbox's.
+    let provider = FlatpeakProvider::from_config(&s.sandbox().provider_config()).unwrap();
+    let c = Connector::builder(Arc::new(provider))
+        .clock(Arc::new(s.sandbox().clock().clone()))
+        .build();
+    s.start_flow(&c, "user-1").await.unwrap();
     // The emulator's clock moves, the provider's (system) clock does not: the cached bearer
     // looks fresh to the provider and Flatpeak refuses it.
-    s.sandbox.clock().advance(Duration::from_secs(3601));
-    s.start("user-2").await;
+    s.sandbox().clock().advance(Duration::from_secs(3601));
+    s.start_flow(&c, "user-2").await.unwrap();
     assert_eq!(s.count("GET", "/login"), 2);
     let statuses: Vec<_> = s
-        .sandbox
+        .sandbox()
         .requests()
         .to_path("/connect/token")
         .into_iter()
@@ -265,10 +232,10 @@ async fn the_bearer_is_renewed_before_it_expires() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_concurrent_calls_on_a_cold_provider_make_one_login() {
-    let s = setup().await;
+    let (s, c) = setup().await;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..100 {
-        let connector = s.connector.clone();
+        let connector = c.clone();
         tasks.spawn(async move { connector.start(&format!("user-{i}"), CALLBACK).await });
     }
     while let Some(result) = tasks.join_next().await {
@@ -280,9 +247,9 @@ async fn a_hundred_concurrent_calls_on_a_cold_provider_make_one_login() {
 
 #[tokio::test]
 async fn a_callback_with_another_token_is_rejected_without_any_request() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Approve).await;
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
     let mut forged = callback.clone();
     let pairs: Vec<(String, String)> = callback
         .query_pairs()
@@ -296,28 +263,28 @@ async fn a_callback_with_another_token_is_rejected_without_any_request() {
         })
         .collect();
     forged.query_pairs_mut().clear().extend_pairs(&pairs);
-    s.sandbox.requests().clear();
+    s.sandbox().requests().clear();
 
-    let err = s.connector.finish(forged.as_str()).await.unwrap_err();
+    let err = c.finish(forged.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidCode);
-    assert!(s.sandbox.requests().is_empty(), "{:?}", s.paths());
+    assert!(s.sandbox().requests().is_empty(), "{:?}", s.paths());
 }
 
 #[tokio::test]
 async fn a_callback_without_fp_cot_is_cancelled_without_any_request() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Approve).await;
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
     let without: String = callback.as_str().replace("fp_cot=", "other=");
-    s.sandbox.requests().clear();
-    let err = s.connector.finish(&without).await.unwrap_err();
+    s.sandbox().requests().clear();
+    let err = c.finish(&without).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
-    assert!(s.sandbox.requests().is_empty(), "{:?}", s.paths());
+    assert!(s.sandbox().requests().is_empty(), "{:?}", s.paths());
 }
 
 #[tokio::test]
 async fn options_the_schema_forbids_fail_before_any_request() {
-    let s = setup().await;
+    let (s, c) = setup().await;
     for (options, expected) in [
         (
             serde_json::json!({"location_id": "loc_1", "location_reference_id": "LOC-1"}),
@@ -336,38 +303,35 @@ async fn options_the_schema_forbids_fail_before_any_request() {
             "unknown field `utility_slug`",
         ),
     ] {
-        let err = s
-            .connector
+        let err = c
             .start_with("u", CALLBACK, options.as_object().unwrap().clone())
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(err.to_string().contains(expected), "{err}");
     }
-    let err = s
-        .connector
+    let err = c
         .start("u", "https://app.example/cb?state=mine")
         .await
         .unwrap_err();
     assert!(err.to_string().contains("`state`"), "{err}");
     // fp_cot is Flatpeak's (its descriptor declares it); core refuses it all the same.
-    let err = s
-        .connector
+    let err = c
         .start("u", "https://app.example/cb?fp_cot=mine")
         .await
         .unwrap_err();
     assert!(err.to_string().contains("`fp_cot`"), "{err}");
-    assert!(s.sandbox.requests().is_empty(), "{:?}", s.paths());
+    assert!(s.sandbox().requests().is_empty(), "{:?}", s.paths());
 }
 
 #[tokio::test]
 async fn expires_in_as_a_string_is_accepted() {
-    let s = setup_with(SandboxOptions {
+    let (s, c) = setup_with(SandboxOptions {
         expires_in_as_string: true,
         ..SandboxOptions::default()
     })
     .await;
-    let started = s.start("user-1").await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
     let lifetime = started
         .expires_at
         .duration_since(std::time::SystemTime::now())
@@ -377,10 +341,10 @@ async fn expires_in_as_a_string_is_accepted() {
 
 #[tokio::test]
 async fn the_sandbox_validates_the_schema_with_the_documented_error_body() {
-    let s = setup().await;
+    let (s, _) = setup().await;
     let http = reqwest::Client::new();
-    let base = s.sandbox.base_url();
-    let options = s.sandbox.options();
+    let base = s.sandbox().base_url();
+    let options = s.sandbox().options();
     let login = http
         .get(base.join("/login").unwrap())
         .basic_auth(&options.account_id, Some(&options.api_key))
@@ -414,10 +378,10 @@ async fn the_sandbox_validates_the_schema_with_the_documented_error_body() {
 
 #[tokio::test]
 async fn expired_token_shows_an_error_page_and_the_flow_is_refused() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    s.sandbox.clock().advance(Duration::from_secs(86_401));
-    let page = Browser::new(s.sandbox.base_url())
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    s.sandbox().clock().advance(Duration::from_secs(86_401));
+    let page = Browser::new(s.sandbox().base_url())
         .unwrap()
         .open(started.connect_url.expose())
         .await
@@ -425,14 +389,14 @@ async fn expired_token_shows_an_error_page_and_the_flow_is_refused() {
     assert!(matches!(page, Page::Html { status: 400, .. }), "{page:?}");
     assert!(page.contains("expired"));
     let callback = format!("{CALLBACK}&state={}&fp_cot=x", started.state.as_str());
-    let err = s.connector.finish(&callback).await.unwrap_err();
+    let err = c.finish(&callback).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ExpiredToken);
 }
 
 #[tokio::test]
 async fn every_documented_error_is_mapped() {
-    let s = setup().await;
-    s.start("warm-up").await; // cache a bearer so /login faults stay separate
+    let (s, c) = setup().await;
+    s.start_flow(&c, "warm-up").await.unwrap(); // cache a bearer so /login faults stay separate
     let anode = |kind: &str, code: &str, message: &str| {
         serde_json::json!({"object": "error", "type": kind, "code": code, "message": message,
                            "live_mode": false, "time_created": "2026-01-01T00:00:00Z"})
@@ -480,15 +444,15 @@ async fn every_documented_error_is_mapped() {
         ),
     ];
     for (status, body, times, kind) in cases {
-        s.sandbox.faults().inject(
+        s.sandbox().faults().inject(
             "POST",
             "/connect/token",
             FaultAction::status(status, body.clone()),
             times,
         );
-        let err = s.connector.start("u", CALLBACK).await.unwrap_err();
+        let err = c.start("u", CALLBACK).await.unwrap_err();
         assert_mapped(&err, status, &body, kind);
-        s.sandbox.faults().clear();
+        s.sandbox().faults().clear();
     }
 
     // Errors of the retrieve call, each on a fresh flow.
@@ -524,19 +488,19 @@ async fn every_documented_error_is_mapped() {
         ),
     ];
     for (i, (status, body, kind)) in cases.into_iter().enumerate() {
-        let started = s.start(&format!("retrieve-{i}")).await;
-        let callback = s.act(&started, UserAction::Approve).await;
-        s.sandbox.faults().inject(
+        let started = s.start_flow(&c, &format!("retrieve-{i}")).await.unwrap();
+        let callback = s.act(&started, UserAction::Approve).await.unwrap();
+        s.sandbox().faults().inject(
             "GET",
             "/connect/token",
             FaultAction::status(status, body.clone()),
             1,
         );
-        let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+        let err = c.finish(callback.as_str()).await.unwrap_err();
         assert_mapped(&err, status, &body, kind);
     }
 
-    s.sandbox.faults().inject(
+    s.sandbox().faults().inject(
         "POST",
         "/connect/token",
         FaultAction::status_with_retry_after(
@@ -546,17 +510,17 @@ async fn every_documented_error_is_mapped() {
         ),
         10,
     );
-    let err = s.connector.start("u", CALLBACK).await.unwrap_err();
+    let err = c.start("u", CALLBACK).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited);
     assert_eq!(err.retry_after(), Some(Duration::ZERO));
     assert_eq!(err.vendor_code(), Some("too_many_requests"));
-    s.sandbox.faults().clear();
+    s.sandbox().faults().clear();
 
     // A wrong API key: /login answers the bare 403 body.
     let mut table = serde_json::json!({
-        "account_id": s.sandbox.options().account_id,
+        "account_id": s.sandbox().options().account_id,
         "api_key": "sk_test_wrong",
-        "api_base_url": s.sandbox.base_url().as_str(),
+        "api_base_url": s.sandbox().base_url().as_str(),
     });
     let provider =
         FlatpeakProvider::from_config(&ProviderConfig::from_json("flatpeak", table.take()))
@@ -588,9 +552,9 @@ fn assert_mapped(err: &utilconnect::Error, status: u16, body: &str, kind: ErrorK
 /// and free of the API key and the connect token.
 #[tokio::test]
 async fn a_hostile_vendor_cannot_leak_flood_or_inject_through_errors() {
-    let s = setup().await;
+    let (s, c) = setup().await;
     let config: utilconnect_flatpeak::FlatpeakConfig =
-        s.sandbox.provider_config().extract().unwrap();
+        s.sandbox().provider_config().extract().unwrap();
     use secrecy::ExposeSecret as _;
     let api_key = config.api_key.expose_secret().to_owned();
     let assert_clean = |err: &utilconnect::Error, secrets: &[&str]| {
@@ -608,14 +572,15 @@ async fn a_hostile_vendor_cannot_leak_flood_or_inject_through_errors() {
         format!("client secret {api_key} rejected"),
         format!(r#"{{"message":"key {api_key} is not valid\nFAKE LOG LINE","note":"{api_key}"}}"#),
     ] {
-        s.provider.clear_bearer().await;
-        s.sandbox
+        // A fresh provider: no cached bearer, so the login is asked again.
+        let c = s.connector(None).unwrap();
+        s.sandbox()
             .faults()
             .inject("GET", "/login", FaultAction::status(403, body), 1);
-        let err = s.connector.start("u", CALLBACK).await.unwrap_err();
+        let err = c.start("u", CALLBACK).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unauthorized);
         assert_clean(&err, &[&api_key]);
-        s.sandbox.faults().clear();
+        s.sandbox().faults().clear();
     }
 
     // Retrieve answers that echo the connect token, flood and inject.
@@ -644,26 +609,26 @@ async fn a_hostile_vendor_cannot_leak_flood_or_inject_through_errors() {
         ),
     ];
     for (body, kind) in cases {
-        let started = s.start("u").await;
-        let callback = s.act(&started, UserAction::Approve).await;
+        let started = s.start_flow(&c, "u").await.unwrap();
+        let callback = s.act(&started, UserAction::Approve).await.unwrap();
         let cot = query(&callback)["fp_cot"].clone();
-        s.sandbox.faults().inject(
+        s.sandbox().faults().inject(
             "GET",
             "/connect/token",
             FaultAction::status(200, body(&cot)),
             1,
         );
-        let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+        let err = c.finish(callback.as_str()).await.unwrap_err();
         assert_eq!(err.kind(), kind, "{err}");
         assert_clean(&err, &[&cot, &api_key]);
-        s.sandbox.faults().clear();
+        s.sandbox().faults().clear();
     }
 }
 
 #[tokio::test]
 async fn a_token_born_expired_is_a_decode_error_naming_expires_in() {
-    let s = setup().await;
-    s.sandbox.faults().inject(
+    let (s, c) = setup().await;
+    s.sandbox().faults().inject(
         "POST",
         "/connect/token",
         FaultAction::status(
@@ -672,7 +637,7 @@ async fn a_token_born_expired_is_a_decode_error_naming_expires_in() {
         ),
         1,
     );
-    let err = s.connector.start("u", CALLBACK).await.unwrap_err();
+    let err = c.start("u", CALLBACK).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode);
     assert_eq!(err.json_path(), Some("expires_in"));
     assert!(!err.to_string().contains("cot_zero"), "{err}");

@@ -6,64 +6,31 @@ use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use utilconnect::Clock as _;
-use utilconnect::{
-    Callback, ConnectProvider, Connector, DataStatus, ErrorKind, ProviderConfig, Started,
-    TokenRequest, Url,
-};
+use utilconnect::{Callback, Connector, DataStatus, ErrorKind, ProviderConfig, TokenRequest, Url};
+use utilconnect_conformance::Harness;
 use utilconnect_pelm::PelmProvider;
 use utilconnect_pelm::sandbox::PelmSandbox;
 use utilconnect_sandbox::{Browser, FaultAction, Page, Sandbox, UserAction};
 
 const CALLBACK: &str = "https://app.example/pelm/callback?tenant=a%26b";
 
-struct Setup {
-    sandbox: PelmSandbox,
-    provider: Arc<PelmProvider>,
-    connector: Connector,
-}
-
-async fn setup() -> Setup {
+/// The shared harness on a Pelm sandbox, flows returning to [`CALLBACK`], and a connector.
+async fn setup() -> (Harness<PelmSandbox>, Connector) {
     let sandbox = PelmSandbox::start().await.unwrap();
-    let provider = Arc::new(PelmProvider::from_config(&sandbox.provider_config()).unwrap());
-    let connector = Connector::builder(provider.clone())
-        .clock(Arc::new(sandbox.clock().clone()))
-        .build();
-    Setup {
-        sandbox,
-        provider,
-        connector,
-    }
-}
-
-impl Setup {
-    async fn start(&self, user: &str) -> Started {
-        self.connector.start(user, CALLBACK).await.unwrap()
-    }
-
-    async fn act(&self, started: &Started, action: UserAction) -> Url {
-        self.sandbox
-            .act(started.connect_url.expose(), action)
-            .await
-            .unwrap()
-    }
-
-    fn paths(&self) -> Vec<String> {
-        self.sandbox
-            .requests()
-            .all()
-            .into_iter()
-            .map(|r| format!("{} {}", r.method, r.path))
-            .collect()
-    }
+    let h = Harness::with_sandbox(sandbox)
+        .unwrap()
+        .with_callback(CALLBACK);
+    let connector = h.connector(None).unwrap();
+    (h, connector)
 }
 
 #[tokio::test]
 async fn full_flow_in_create_mode_links_the_user_and_matches_the_wire_snapshot() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Approve).await;
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
     assert_eq!(callback.path(), "/pelm/callback");
-    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    let connection = c.finish(callback.as_str()).await.unwrap();
 
     assert_eq!(connection.provider(), "pelm");
     assert_eq!(connection.user_id(), "user-1");
@@ -89,13 +56,13 @@ async fn full_flow_in_create_mode_links_the_user_and_matches_the_wire_snapshot()
             "POST /auth/token",
         ]
     );
-    insta::assert_json_snapshot!("full_flow_wire", s.sandbox.requests().all());
+    insta::assert_json_snapshot!("full_flow_wire", s.sandbox().requests().all());
 }
 
 #[tokio::test]
 async fn connect_url_carries_token_state_and_an_intact_redirect_uri() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
     let url = started.connect_url.expose();
     assert_eq!(url.path(), "/connect/");
     let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
@@ -110,7 +77,7 @@ async fn connect_url_carries_token_state_and_an_intact_redirect_uri() {
         "redirect_uri is encoded as one value"
     );
 
-    let callback = s.act(&started, UserAction::Approve).await;
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
     let pairs: Vec<(String, String)> = callback.query_pairs().into_owned().collect();
     assert_eq!(
         pairs[0],
@@ -121,43 +88,42 @@ async fn connect_url_carries_token_state_and_an_intact_redirect_uri() {
 
 #[tokio::test]
 async fn update_mode_skips_terms_and_a_named_utility_skips_selection() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Approve).await;
-    s.connector.finish(callback.as_str()).await.unwrap();
-    s.sandbox.requests().clear();
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
+    c.finish(callback.as_str()).await.unwrap();
+    s.sandbox().requests().clear();
 
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Approve).await;
-    s.connector.finish(callback.as_str()).await.unwrap();
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
+    c.finish(callback.as_str()).await.unwrap();
     assert!(
         !s.paths().contains(&"POST /connect/terms".to_owned()),
         "{:?}",
         s.paths()
     );
     assert!(s.paths().contains(&"POST /connect/utility".to_owned()));
-    s.sandbox.requests().clear();
+    s.sandbox().requests().clear();
 
     let options = serde_json::json!({"utility_slug": "sce"});
-    let started = s
-        .connector
+    let started = c
         .start_with("user-1", CALLBACK, options.as_object().unwrap().clone())
         .await
         .unwrap();
-    let callback = s.act(&started, UserAction::Approve).await;
-    s.connector.finish(callback.as_str()).await.unwrap();
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
+    c.finish(callback.as_str()).await.unwrap();
     assert!(
         !s.paths().contains(&"POST /connect/utility".to_owned()),
         "{:?}",
         s.paths()
     );
-    let token_request = &s.sandbox.requests().to_path("/auth/connect-token")[0];
+    let token_request = &s.sandbox().requests().to_path("/auth/connect-token")[0];
     assert_eq!(token_request.body["utility_slug"], "sce");
 }
 
 #[tokio::test]
 async fn bad_options_fail_before_any_request() {
-    let s = setup().await;
+    let (s, c) = setup().await;
     for (options, expected) in [
         (
             serde_json::json!({"utility_slug": "pge", "utility_id": 1}),
@@ -172,72 +138,72 @@ async fn bad_options_fail_before_any_request() {
             "`utility_slug` must be a non-empty string",
         ),
     ] {
-        let err = s
-            .connector
+        let err = c
             .start_with("u", CALLBACK, options.as_object().unwrap().clone())
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(err.to_string().contains(expected), "{err}");
     }
-    assert!(s.sandbox.requests().is_empty());
+    assert!(s.sandbox().requests().is_empty());
 }
 
 #[tokio::test]
 async fn exit_is_cancelled_without_an_exchange() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Cancel).await;
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback = s.act(&started, UserAction::Cancel).await.unwrap();
     assert!(callback.query_pairs().all(|(k, _)| k != "code"));
-    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    let err = c.finish(callback.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled);
-    assert!(s.sandbox.requests().to_path("/auth/token").is_empty());
+    assert!(s.sandbox().requests().to_path("/auth/token").is_empty());
 }
 
 #[tokio::test]
 async fn wrong_password_then_the_right_one_connects() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
     let callback = s
         .act(&started, UserAction::WrongCredentialsThenApprove)
-        .await;
-    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+        .await
+        .unwrap();
+    let connection = c.finish(callback.as_str()).await.unwrap();
     assert_eq!(connection.user_id(), "user-1");
     assert_eq!(
-        s.sandbox.requests().to_path("/connect/credentials").len(),
+        s.sandbox().requests().to_path("/connect/credentials").len(),
         2
     );
 }
 
 #[tokio::test]
 async fn expired_token_shows_an_error_page_and_the_flow_is_refused() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    s.sandbox.clock().advance(Duration::from_secs(1801));
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    s.sandbox().clock().advance(Duration::from_secs(1801));
     let err = s
-        .sandbox
+        .sandbox()
         .act(started.connect_url.expose(), UserAction::Approve)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("expired"), "{err}");
 
-    let browser = Browser::new(s.sandbox.base_url()).unwrap();
+    let browser = Browser::new(s.sandbox().base_url()).unwrap();
     let page = browser.open(started.connect_url.expose()).await.unwrap();
     assert!(matches!(page, Page::Html { status: 400, .. }), "{page:?}");
 
     let callback = format!("{CALLBACK}&code=whatever&state={}", started.state.as_str());
-    let err = s.connector.finish(&callback).await.unwrap_err();
+    let err = c.finish(&callback).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ExpiredToken);
 }
 
 #[tokio::test]
 async fn bogus_connect_token_shows_an_error_page_never_a_redirect() {
-    let s = setup().await;
-    let mut url = s.sandbox.connect_base_url();
+    let (s, _) = setup().await;
+    let mut url = s.sandbox().url("/connect/");
     url.query_pairs_mut()
         .append_pair("redirect_uri", CALLBACK)
         .append_pair("connect_token", "ct_bogus");
-    let page = Browser::new(s.sandbox.base_url())
+    let page = Browser::new(s.sandbox().base_url())
         .unwrap()
         .open(&url)
         .await
@@ -248,29 +214,34 @@ async fn bogus_connect_token_shows_an_error_page_never_a_redirect() {
 
 #[tokio::test]
 async fn reused_and_expired_codes_are_invalid_code() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    let callback_url = s.act(&started, UserAction::Approve).await;
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback_url = s.act(&started, UserAction::Approve).await.unwrap();
     let callback = Callback::parse(callback_url.as_str()).unwrap();
     // Complete twice through the provider directly, as a replay past the Connector would.
-    let connection = s.connector.finish(callback_url.as_str()).await.unwrap();
+    let connection = c.finish(callback_url.as_str()).await.unwrap();
     assert_eq!(connection.user_id(), "user-1");
     let session = pending_for(&s, "user-1");
-    let err = s.provider.complete(&session, &callback).await.unwrap_err();
+    let err = s
+        .build(None)
+        .unwrap()
+        .complete(&session, &callback)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidCode);
     assert_eq!(err.status(), Some(401));
     assert_eq!(err.vendor_code(), Some("token_invalid"));
 
-    let started = s.start("user-2").await;
-    let callback_url = s.act(&started, UserAction::Approve).await;
-    s.sandbox.clock().advance(Duration::from_secs(301));
-    let err = s.connector.finish(callback_url.as_str()).await.unwrap_err();
+    let started = s.start_flow(&c, "user-2").await.unwrap();
+    let callback_url = s.act(&started, UserAction::Approve).await.unwrap();
+    s.sandbox().clock().advance(Duration::from_secs(301));
+    let err = c.finish(callback_url.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidCode);
     assert!(err.vendor_message().unwrap().contains("expired"), "{err}");
 }
 
 /// A pending session like the Connector's, for calling the provider directly.
-fn pending_for(s: &Setup, user: &str) -> utilconnect::PendingSession {
+fn pending_for(s: &Harness<PelmSandbox>, user: &str) -> utilconnect::PendingSession {
     let request = TokenRequest::new(
         user,
         Url::parse(CALLBACK).unwrap(),
@@ -278,12 +249,12 @@ fn pending_for(s: &Setup, user: &str) -> utilconnect::PendingSession {
     )
     .unwrap();
     let token = utilconnect::ConnectToken::new("unused".into(), Duration::from_secs(60));
-    utilconnect::PendingSession::new("pelm", &request, &token, s.sandbox.clock().now())
+    utilconnect::PendingSession::new("pelm", &request, &token, s.sandbox().clock().now())
 }
 
 #[tokio::test]
 async fn every_documented_error_is_mapped() {
-    let s = setup().await;
+    let (s, c) = setup().await;
     let cases = [
         (
             400,
@@ -319,13 +290,13 @@ async fn every_documented_error_is_mapped() {
         (418, r#"{"something":"else"}"#, ErrorKind::Unexpected),
     ];
     for (status, body, kind) in cases {
-        s.sandbox.faults().inject(
+        s.sandbox().faults().inject(
             "POST",
             "/auth/connect-token",
             FaultAction::status(status, body),
             1,
         );
-        let err = s.connector.start("u", CALLBACK).await.unwrap_err();
+        let err = c.start("u", CALLBACK).await.unwrap_err();
         assert_eq!(err.kind(), kind, "{status} {body}: {err}");
         assert_eq!(err.status(), Some(status));
         assert_eq!(err.provider(), Some("pelm"));
@@ -343,8 +314,8 @@ async fn every_documented_error_is_mapped() {
     let mut table: serde_json::Value = serde_json::json!({
         "client_id": "sandbox-client-id",
         "client_secret": "wrong",
-        "api_base_url": s.sandbox.base_url().as_str(),
-        "connect_base_url": s.sandbox.connect_base_url().as_str(),
+        "api_base_url": s.sandbox().base_url().as_str(),
+        "connect_base_url": s.sandbox().url("/connect/").as_str(),
     });
     let provider =
         PelmProvider::from_config(&ProviderConfig::from_json("pelm", table.take())).unwrap();
@@ -358,10 +329,10 @@ async fn every_documented_error_is_mapped() {
 
 #[tokio::test]
 async fn data_unavailable_on_exchange_is_pending_and_the_flow_can_be_resumed() {
-    let s = setup().await;
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Approve).await;
-    s.sandbox.faults().inject(
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
+    s.sandbox().faults().inject(
         "POST",
         "/auth/token",
         FaultAction::status(
@@ -370,17 +341,17 @@ async fn data_unavailable_on_exchange_is_pending_and_the_flow_can_be_resumed() {
         ),
         1,
     );
-    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    let err = c.finish(callback.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Pending);
     assert!(err.is_temporary());
-    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    let connection = c.finish(callback.as_str()).await.unwrap();
     assert_eq!(connection.user_id(), "user-1");
 }
 
 #[tokio::test]
 async fn rate_limit_with_retry_after_is_retried_then_succeeds() {
-    let s = setup().await;
-    s.sandbox.faults().inject(
+    let (s, c) = setup().await;
+    s.sandbox().faults().inject(
         "POST",
         "/auth/connect-token",
         FaultAction::status_with_retry_after(
@@ -390,9 +361,9 @@ async fn rate_limit_with_retry_after_is_retried_then_succeeds() {
         ),
         1,
     );
-    s.start("u").await;
+    s.start_flow(&c, "u").await.unwrap();
     let faults: Vec<_> = s
-        .sandbox
+        .sandbox()
         .requests()
         .to_path("/auth/connect-token")
         .into_iter()
@@ -401,13 +372,13 @@ async fn rate_limit_with_retry_after_is_retried_then_succeeds() {
     assert_eq!(faults, [Some("status 429".to_owned()), None]);
 
     // When every attempt is limited, the error carries the vendor's wait.
-    s.sandbox.faults().inject(
+    s.sandbox().faults().inject(
         "POST",
         "/auth/connect-token",
         FaultAction::status_with_retry_after(429, "{}", "0"),
         10,
     );
-    let err = s.connector.start("u", CALLBACK).await.unwrap_err();
+    let err = c.start("u", CALLBACK).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited);
     assert_eq!(err.retry_after(), Some(Duration::ZERO));
     assert!(err.is_temporary());
@@ -415,10 +386,10 @@ async fn rate_limit_with_retry_after_is_retried_then_succeeds() {
 
 #[tokio::test]
 async fn sandbox_accepts_the_documented_variants() {
-    let s = setup().await;
+    let (s, _) = setup().await;
     let http = reqwest::Client::new();
-    let base = s.sandbox.base_url();
-    let options = s.sandbox.options();
+    let base = s.sandbox().base_url();
+    let options = s.sandbox().options();
 
     // The guide's prose path and its curl's multipart body.
     let boundary = "XBOUNDARYX";
@@ -465,11 +436,11 @@ async fn sandbox_accepts_the_documented_variants() {
 /// of the client secret and the code.
 #[tokio::test]
 async fn a_hostile_vendor_cannot_leak_or_inject_through_errors() {
-    let s = setup().await;
-    let config: utilconnect_pelm::PelmConfig = s.sandbox.provider_config().extract().unwrap();
+    let (s, c) = setup().await;
+    let config: utilconnect_pelm::PelmConfig = s.sandbox().provider_config().extract().unwrap();
     let secret = config.client_secret.expose_secret().to_owned();
-    let started = s.start("user-1").await;
-    let callback = s.act(&started, UserAction::Approve).await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
     let code = Callback::parse(callback.as_str())
         .unwrap()
         .param("code")
@@ -479,10 +450,10 @@ async fn a_hostile_vendor_cannot_leak_or_inject_through_errors() {
     let body = format!(
         r#"{{"error_code":"token_invalid\nFAKE LOG LINE {code}","message":"client secret {secret} rejected for code {code}"}}"#
     );
-    s.sandbox
+    s.sandbox()
         .faults()
         .inject("POST", "/auth/token", FaultAction::status(401, body), 1);
-    let err = s.connector.finish(callback.as_str()).await.unwrap_err();
+    let err = c.finish(callback.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidCode);
     for shown in [err.to_string(), format!("{err:?}")] {
         assert!(!shown.contains(&secret), "{shown}");
@@ -490,16 +461,16 @@ async fn a_hostile_vendor_cannot_leak_or_inject_through_errors() {
         assert!(!shown.contains('\n'), "{shown}");
     }
     // Pelm refused the code: the session is kept, so the real callback still finishes.
-    let connection = s.connector.finish(callback.as_str()).await.unwrap();
+    let connection = c.finish(callback.as_str()).await.unwrap();
     assert_eq!(connection.user_id(), "user-1");
 
     // A user-supplied error description cannot forge a log line either.
-    let started = s.start("user-2").await;
+    let started = s.start_flow(&c, "user-2").await.unwrap();
     let forged = format!(
         "{CALLBACK}&error=access_denied&error_description=ok%0AINFO%20admin%20logged%20in&state={}",
         started.state.as_str()
     );
-    let err = s.connector.finish(&forged).await.unwrap_err();
+    let err = c.finish(&forged).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled);
     assert!(!err.to_string().contains('\n'), "{err}");
     assert!(err.to_string().contains("ok\\nINFO"), "{err}");
@@ -510,10 +481,10 @@ async fn a_hostile_vendor_cannot_leak_or_inject_through_errors() {
 /// B's flow. This pins that behaviour so a change to it is seen and the docs follow.
 #[tokio::test]
 async fn a_code_from_another_flow_cannot_be_told_apart_as_documented() {
-    let s = setup().await;
-    let a = s.start("user-a").await;
-    let b = s.start("user-b").await;
-    let callback_a = s.act(&a, UserAction::Approve).await;
+    let (s, c) = setup().await;
+    let a = s.start_flow(&c, "user-a").await.unwrap();
+    let b = s.start_flow(&c, "user-b").await.unwrap();
+    let callback_a = s.act(&a, UserAction::Approve).await.unwrap();
     let code_a = Callback::parse(callback_a.as_str())
         .unwrap()
         .param("code")
@@ -521,10 +492,10 @@ async fn a_code_from_another_flow_cannot_be_told_apart_as_documented() {
         .expose_secret()
         .to_owned();
     let swapped = format!("{CALLBACK}&code={code_a}&state={}", b.state.as_str());
-    let connection = s.connector.finish(&swapped).await.unwrap();
+    let connection = c.finish(&swapped).await.unwrap();
     assert_eq!(connection.user_id(), "user-b");
     // The code was single-use at the vendor: A's own callback now fails, and says so.
-    let err = s.connector.finish(callback_a.as_str()).await.unwrap_err();
+    let err = c.finish(callback_a.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidCode);
 }
 

@@ -10,14 +10,15 @@
 //! - a [`ManualClock`] the emulator reads for expiry, so tests can move
 //!   time instead of waiting.
 //!
-//! The emulator then implements [`Sandbox`], which is what tests and the conformance suite
-//! talk to: a provider config pointing at the emulator, and an end user who can click through
+//! The vendor's rules implement [`VendorEmulator`], and [`Hosted`] serves them as a [`Sandbox`],
+//! which is what tests and the conformance suite talk to: a provider config pointing at the emulator, and an end user who can click through
 //! the hosted pages ([`UserAction`]), using the HTTP-only [`Browser`].
 
 mod browser;
 mod capture;
 mod emulator;
 mod faults;
+mod hosted;
 mod html;
 mod issuer;
 mod password;
@@ -34,6 +35,7 @@ pub use browser::{Browser, Form, Page, end_user_error, escape_html, no_way_on};
 pub use capture::LogCapture;
 pub use emulator::{EmulatorState, StartSandbox, start_boxed};
 pub use faults::{Fault, FaultAction, Faults};
+pub use hosted::{Hosted, VendorEmulator};
 pub use html::{Fields, error_html, error_page, field, html_page, problem_html};
 pub use issuer::Issuer;
 pub use password::{PasswordRound, WRONG_PASSWORD};

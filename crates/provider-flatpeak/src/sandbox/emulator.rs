@@ -96,7 +96,7 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub fn step(&self) -> Step {
+    pub(crate) fn step(&self) -> Step {
         if !self.has_address {
             Step::Address
         } else if self.energy_provider.is_none() {
@@ -108,7 +108,7 @@ impl Session {
         }
     }
 
-    pub fn text(&self, field: &str) -> Option<&str> {
+    pub(crate) fn text(&self, field: &str) -> Option<&str> {
         self.request.get(field).and_then(Value::as_str)
     }
 }
@@ -123,7 +123,7 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
-    pub fn message(&self) -> &'static str {
+    pub(crate) fn message(&self) -> &'static str {
         match self {
             Self::Unknown => "This Connect link is not valid.",
             Self::Expired => "This Connect link has expired. Please start again from the app.",
@@ -133,15 +133,18 @@ impl Refusal {
     }
 }
 
+/// Flatpeak's tables in the emulator.
 #[derive(Debug, Default)]
-pub(crate) struct Records {
+pub struct Records {
     bearers: HashMap<String, SystemTime>,
     sessions: HashMap<String, Session>,
 }
 
-/// The emulator: the kit's emulator state over this vendor's records; clones share state.
+/// The Flatpeak emulator's state and rules: the kit's emulator state over Flatpeak's records
+/// (bearers, connect sessions); clones share state. Served as a
+/// [`FlatpeakSandbox`](super::FlatpeakSandbox).
 #[derive(Debug, Clone)]
-pub(crate) struct Emulator(EmulatorState<SandboxOptions, Records>);
+pub struct Emulator(EmulatorState<SandboxOptions, Records>);
 
 impl Deref for Emulator {
     type Target = EmulatorState<SandboxOptions, Records>;
@@ -152,16 +155,16 @@ impl Deref for Emulator {
 }
 
 impl Emulator {
-    pub fn new(options: SandboxOptions, clock: ManualClock, log: RequestLog) -> Self {
+    pub(crate) fn new(options: SandboxOptions, clock: ManualClock, log: RequestLog) -> Self {
         log.name_value(options.api_key.clone(), "api_key");
         Self(EmulatorState::new(options, clock, log))
     }
 
-    pub fn credentials_match(&self, account_id: &str, api_key: &str) -> bool {
+    pub(crate) fn credentials_match(&self, account_id: &str, api_key: &str) -> bool {
         account_id == self.options.account_id && api_key == self.options.api_key
     }
 
-    pub fn login(&self) -> (String, Duration) {
+    pub(crate) fn login(&self) -> (String, Duration) {
         let bearer = self.issuer.secret("eyJ", "bearer");
         self.lock()
             .bearers
@@ -169,14 +172,14 @@ impl Emulator {
         (bearer, self.options.bearer_ttl)
     }
 
-    pub fn bearer_valid(&self, bearer: &str) -> bool {
+    pub(crate) fn bearer_valid(&self, bearer: &str) -> bool {
         self.lock()
             .bearers
             .get(bearer)
             .is_some_and(|expiry| self.clock.now() < *expiry)
     }
 
-    pub fn create_session(&self, request: Value) -> (String, Duration) {
+    pub(crate) fn create_session(&self, request: Value) -> (String, Duration) {
         let token = self.issuer.secret("cot_", "connect_token");
         // Flatpeak keeps the callback's query; name our state inside it for snapshots.
         if let Some(state) = request
@@ -218,7 +221,7 @@ impl Emulator {
     }
 
     /// The open session for `token`, for the hosted pages.
-    pub fn open_session(&self, token: &str) -> Result<Session, Refusal> {
+    pub(crate) fn open_session(&self, token: &str) -> Result<Session, Refusal> {
         let records = self.lock();
         let session = records.sessions.get(token).ok_or(Refusal::Unknown)?;
         if self.clock.now() >= session.expires_at {
@@ -231,7 +234,7 @@ impl Emulator {
     }
 
     /// Changes an open session.
-    pub fn update(
+    pub(crate) fn update(
         &self,
         token: &str,
         change: impl FnOnce(&mut Session),
@@ -244,14 +247,14 @@ impl Emulator {
     }
 
     /// Ends an open session with `how`.
-    pub fn finish(&self, token: &str, how: Finish) -> Result<Session, Refusal> {
+    pub(crate) fn finish(&self, token: &str, how: Finish) -> Result<Session, Refusal> {
         let now = self.clock.now();
         self.update(token, |session| session.finished = Some((how, now)))
     }
 
     /// The retrieve call: the session object, or `Err(None)` while processing (422), or the
     /// refusal (404).
-    pub fn retrieve(&self, token: &str) -> Result<Value, Option<Refusal>> {
+    pub(crate) fn retrieve(&self, token: &str) -> Result<Value, Option<Refusal>> {
         let now = self.clock.now();
         let mut records = self.lock();
         let session = records
@@ -304,7 +307,7 @@ impl Emulator {
     }
 
     /// Every secret issued so far (bearers, connect tokens).
-    pub fn issued(&self) -> Vec<String> {
+    pub(crate) fn issued(&self) -> Vec<String> {
         self.issuer.secrets()
     }
 }

@@ -27,39 +27,44 @@ mod api;
 mod emulator;
 mod pages;
 
-use std::net::SocketAddr;
-
 use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
-use utilconnect::{ManualClock, Operation, ProviderConfig, Result, Url};
+use utilconnect::{ManualClock, Operation, Result, Url};
 use utilconnect_sandbox::{
-    Browser, Faults, PasswordRound, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer,
-    StartSandbox, UserAction, no_way_on, quick_http, start_boxed,
+    Browser, Hosted, PasswordRound, RequestLog, Route, SandboxDescriptor, UserAction,
+    VendorEmulator, no_way_on, start_boxed,
 };
 
-pub use emulator::SandboxOptions;
-use emulator::{Emulator, PROVIDER_PASSWORD, PROVIDER_USERNAME};
+pub use emulator::{Emulator, SandboxOptions};
+use emulator::{PROVIDER_PASSWORD, PROVIDER_USERNAME};
 
 /// A running Flatpeak emulator. Dropping it stops the server.
-#[derive(Debug)]
-pub struct FlatpeakSandbox {
-    server: SandboxServer,
-    emulator: Emulator,
-}
+pub type FlatpeakSandbox = Hosted<Emulator>;
 
-impl FlatpeakSandbox {
-    /// Starts an emulator with default options on a free loopback port.
-    pub async fn start() -> Result<Self> {
-        Self::start_with(SandboxOptions::default(), None).await
+#[async_trait]
+impl VendorEmulator for Emulator {
+    type Options = SandboxOptions;
+    const PROVIDER: &'static str = crate::NAME;
+
+    fn recorded_headers() -> &'static [&'static str] {
+        crate::DESCRIPTOR.recorded_headers()
     }
 
-    /// Starts an emulator with `options`, on `addr` if given (for a person clicking through).
-    pub async fn start_with(options: SandboxOptions, addr: Option<SocketAddr>) -> Result<Self> {
-        let log = RequestLog::recording(crate::DESCRIPTOR.recorded_headers());
-        let faults = Faults::default();
-        let emulator = Emulator::new(options, ManualClock::new(), log.clone());
-        let router = Router::new()
+    fn new(options: SandboxOptions, clock: ManualClock, log: RequestLog) -> Self {
+        Emulator::new(options, clock, log)
+    }
+
+    fn options(&self) -> &SandboxOptions {
+        &self.options
+    }
+
+    fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+
+    fn router(&self) -> Router {
+        Router::new()
             .route("/login", get(api::login))
             .route("/connect/token", post(api::create_token).get(api::retrieve))
             .route("/connect-web", get(pages::open))
@@ -71,33 +76,39 @@ impl FlatpeakSandbox {
                 "/provider-login/",
                 get(pages::provider_login_page).post(pages::provider_login),
             )
-            .with_state(emulator.clone());
-        let server = match addr {
-            Some(addr) => SandboxServer::start_on(addr, router, faults, log).await?,
-            None => SandboxServer::start(router, faults, log).await?,
-        };
-        Ok(Self { server, emulator })
+            .with_state(self.clone())
     }
 
-    /// The hosted Connect web app's URL.
-    pub fn connect_web_url(&self) -> Url {
-        self.server
-            .base_url()
-            .join("/connect-web/")
-            .unwrap_or_else(|_| self.server.base_url().clone())
+    fn provider_table(&self, base_url: &Url) -> serde_json::Value {
+        serde_json::json!({
+            "account_id": self.options.account_id,
+            "api_key": self.options.api_key,
+            "api_base_url": base_url.as_str(),
+            "connect_web_url": base_url.join("/connect-web/").map_or_else(|_| base_url.to_string(), String::from),
+        })
     }
 
-    /// The options in force.
-    pub fn options(&self) -> &SandboxOptions {
-        &self.emulator.options
+    fn known_secrets(&self) -> Vec<String> {
+        let mut secrets = vec![self.options.api_key.clone()];
+        secrets.extend(self.issued());
+        secrets
+    }
+
+    fn route(&self, operation: Operation) -> Option<Route> {
+        match operation {
+            Operation::Authenticate => Some(Route::new("GET", "/login")),
+            Operation::CreateToken => Some(Route::new("POST", "/connect/token")),
+            Operation::Complete => Some(Route::new("GET", "/connect/token")),
+            _ => None,
+        }
     }
 
     /// The end user's choice on each hosted page for `action`.
-    async fn click_through(&self, connect_url: &Url, action: UserAction) -> Result<Url> {
+    async fn act(&self, base_url: &Url, connect_url: &Url, action: UserAction) -> Result<Url> {
         let close = action == UserAction::Cancel;
         let mut round = PasswordRound::new(action, "Incorrect email or password");
         // Address, provider, provider login (twice at most), summary.
-        let callback = Browser::new(self.server.base_url())?
+        let callback = Browser::new(base_url)?
             .walk(connect_url, 6, |page| {
                 let choice = if let Some(form) = page.form("address") {
                     match close {
@@ -130,64 +141,9 @@ impl FlatpeakSandbox {
                 };
                 Ok(choice)
             })
-            .await
-            .map_err(|e| e.with_provider(crate::NAME))?;
-        round.check().map_err(|e| e.with_provider(crate::NAME))?;
+            .await?;
+        round.check()?;
         Ok(callback)
-    }
-}
-
-#[async_trait]
-impl Sandbox for FlatpeakSandbox {
-    fn provider_name(&self) -> &'static str {
-        crate::NAME
-    }
-
-    fn server(&self) -> &SandboxServer {
-        &self.server
-    }
-
-    fn provider_config(&self) -> ProviderConfig {
-        ProviderConfig::from_json(
-            crate::NAME,
-            serde_json::json!({
-                "account_id": self.emulator.options.account_id,
-                "api_key": self.emulator.options.api_key,
-                "api_base_url": self.server.base_url().as_str(),
-                "connect_web_url": self.connect_web_url().as_str(),
-                "http": quick_http(),
-            }),
-        )
-    }
-
-    fn known_secrets(&self) -> Vec<String> {
-        let mut secrets = vec![self.emulator.options.api_key.clone()];
-        secrets.extend(self.emulator.issued());
-        secrets
-    }
-
-    fn clock(&self) -> &ManualClock {
-        &self.emulator.clock
-    }
-
-    fn route(&self, operation: Operation) -> Option<Route> {
-        match operation {
-            Operation::Authenticate => Some(Route::new("GET", "/login")),
-            Operation::CreateToken => Some(Route::new("POST", "/connect/token")),
-            Operation::Complete => Some(Route::new("GET", "/connect/token")),
-            _ => None,
-        }
-    }
-
-    async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url> {
-        self.click_through(connect_url, action).await
-    }
-}
-
-#[async_trait]
-impl StartSandbox for FlatpeakSandbox {
-    async fn start_default(addr: Option<SocketAddr>) -> Result<Self> {
-        Self::start_with(SandboxOptions::default(), addr).await
     }
 }
 

@@ -76,8 +76,9 @@ pub(crate) struct PageSession {
     pub utility: Option<String>,
 }
 
+/// Pelm's tables in the emulator.
 #[derive(Debug, Default)]
-pub(crate) struct Records {
+pub struct Records {
     known_users: HashSet<String>,
     tokens: HashMap<String, TokenRecord>,
     codes: HashMap<String, CodeRecord>,
@@ -102,7 +103,7 @@ pub(crate) enum PageRefusal {
 }
 
 impl PageRefusal {
-    pub fn message(&self) -> &'static str {
+    pub(crate) fn message(&self) -> &'static str {
         match self {
             Self::UnknownToken => "This Connect link is not valid.",
             Self::ExpiredToken => "This Connect link has expired. Please start again from the app.",
@@ -112,9 +113,10 @@ impl PageRefusal {
     }
 }
 
-/// The emulator: the kit's emulator state over this vendor's records; clones share state.
+/// The Pelm emulator's state and rules: the kit's emulator state over Pelm's records (tokens,
+/// codes, page sessions); clones share state. Served as a [`PelmSandbox`](super::PelmSandbox).
 #[derive(Debug, Clone)]
-pub(crate) struct Emulator(EmulatorState<SandboxOptions, Records>);
+pub struct Emulator(EmulatorState<SandboxOptions, Records>);
 
 impl Deref for Emulator {
     type Target = EmulatorState<SandboxOptions, Records>;
@@ -125,24 +127,24 @@ impl Deref for Emulator {
 }
 
 impl Emulator {
-    pub fn new(options: SandboxOptions, clock: ManualClock, log: RequestLog) -> Self {
+    pub(crate) fn new(options: SandboxOptions, clock: ManualClock, log: RequestLog) -> Self {
         log.name_value(options.client_secret.clone(), "client_secret");
         Self(EmulatorState::new(options, clock, log))
     }
 
-    pub fn credentials_match(&self, client_id: Option<&str>, secret: Option<&str>) -> bool {
+    pub(crate) fn credentials_match(&self, client_id: Option<&str>, secret: Option<&str>) -> bool {
         client_id == Some(self.options.client_id.as_str())
             && secret == Some(self.options.client_secret.as_str())
     }
 
-    pub fn utility_by(&self, slug: Option<&str>, id: Option<&str>) -> Option<&'static str> {
+    pub(crate) fn utility_by(&self, slug: Option<&str>, id: Option<&str>) -> Option<&'static str> {
         UTILITIES
             .iter()
             .find(|(s, i, _)| slug == Some(*s) || id == Some(*i))
             .map(|(s, _, _)| *s)
     }
 
-    pub fn create_token(&self, user_id: &str, utility: Option<&str>) -> (String, Duration) {
+    pub(crate) fn create_token(&self, user_id: &str, utility: Option<&str>) -> (String, Duration) {
         let token = self.issuer.secret("ct_", "connect_token");
         let mut records = self.lock();
         records.tokens.insert(
@@ -169,7 +171,7 @@ impl Emulator {
     }
 
     /// Opens the hosted pages for a token: the first step and the page session id.
-    pub fn open_pages(
+    pub(crate) fn open_pages(
         &self,
         token: &str,
         redirect_uri: &str,
@@ -202,7 +204,7 @@ impl Emulator {
     }
 
     /// The page session `id`, if its token is still good.
-    pub fn page(&self, id: &str) -> Result<PageSession, PageRefusal> {
+    pub(crate) fn page(&self, id: &str) -> Result<PageSession, PageRefusal> {
         let records = self.lock();
         let session = records.pages.get(id).ok_or(PageRefusal::UnknownSession)?;
         self.check_token(&records, &session.token)?;
@@ -210,7 +212,11 @@ impl Emulator {
     }
 
     /// Moves a page session on after terms or utility selection.
-    pub fn advance(&self, id: &str, utility: Option<&str>) -> Result<PageSession, PageRefusal> {
+    pub(crate) fn advance(
+        &self,
+        id: &str,
+        utility: Option<&str>,
+    ) -> Result<PageSession, PageRefusal> {
         let mut records = self.lock();
         let session = records
             .pages
@@ -229,7 +235,7 @@ impl Emulator {
 
     /// Issues a code for a page session whose user typed the right credentials; the token
     /// is consumed.
-    pub fn issue_code(&self, id: &str) -> Result<(String, PageSession), PageRefusal> {
+    pub(crate) fn issue_code(&self, id: &str) -> Result<(String, PageSession), PageRefusal> {
         let mut records = self.lock();
         let session = records
             .pages
@@ -256,7 +262,7 @@ impl Emulator {
     }
 
     /// Ends a page session without a code.
-    pub fn exit(&self, id: &str) -> Result<PageSession, PageRefusal> {
+    pub(crate) fn exit(&self, id: &str) -> Result<PageSession, PageRefusal> {
         self.lock()
             .pages
             .remove(id)
@@ -264,7 +270,7 @@ impl Emulator {
     }
 
     /// Exchanges a code: (access token, refresh token) or why not.
-    pub fn exchange(&self, code: &str) -> Result<(String, String), CodeRefusal> {
+    pub(crate) fn exchange(&self, code: &str) -> Result<(String, String), CodeRefusal> {
         let mut records = self.lock();
         let now = self.clock.now();
         let record = records.codes.get_mut(code).ok_or(CodeRefusal::Unknown)?;
@@ -283,7 +289,7 @@ impl Emulator {
     }
 
     /// Every token, code and page session issued so far.
-    pub fn issued(&self) -> Vec<String> {
+    pub(crate) fn issued(&self) -> Vec<String> {
         self.issuer.secrets()
     }
 }

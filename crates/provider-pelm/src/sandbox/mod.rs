@@ -27,39 +27,44 @@ mod api;
 mod emulator;
 mod pages;
 
-use std::net::SocketAddr;
-
 use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
-use utilconnect::{Error, ErrorKind, ManualClock, Operation, ProviderConfig, Result, Url};
+use utilconnect::{Error, ErrorKind, ManualClock, Operation, Result, Url};
 use utilconnect_sandbox::{
-    Browser, Faults, PasswordRound, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxServer,
-    StartSandbox, UserAction, no_way_on, quick_http, start_boxed,
+    Browser, Hosted, PasswordRound, RequestLog, Route, SandboxDescriptor, UserAction,
+    VendorEmulator, no_way_on, start_boxed,
 };
 
-pub use emulator::SandboxOptions;
-use emulator::{Emulator, SANDBOX_PASSWORD, SANDBOX_USERNAME};
+pub use emulator::{Emulator, SandboxOptions};
+use emulator::{SANDBOX_PASSWORD, SANDBOX_USERNAME};
 
 /// A running Pelm emulator. Dropping it stops the server.
-#[derive(Debug)]
-pub struct PelmSandbox {
-    server: SandboxServer,
-    emulator: Emulator,
-}
+pub type PelmSandbox = Hosted<Emulator>;
 
-impl PelmSandbox {
-    /// Starts an emulator with default options on a free loopback port.
-    pub async fn start() -> Result<Self> {
-        Self::start_with(SandboxOptions::default(), None).await
+#[async_trait]
+impl VendorEmulator for Emulator {
+    type Options = SandboxOptions;
+    const PROVIDER: &'static str = crate::NAME;
+
+    fn recorded_headers() -> &'static [&'static str] {
+        crate::DESCRIPTOR.recorded_headers()
     }
 
-    /// Starts an emulator with `options`, on `addr` if given (for a person clicking through).
-    pub async fn start_with(options: SandboxOptions, addr: Option<SocketAddr>) -> Result<Self> {
-        let log = RequestLog::recording(crate::DESCRIPTOR.recorded_headers());
-        let faults = Faults::default();
-        let emulator = Emulator::new(options, ManualClock::new(), log.clone());
-        let router = Router::new()
+    fn new(options: SandboxOptions, clock: ManualClock, log: RequestLog) -> Self {
+        Emulator::new(options, clock, log)
+    }
+
+    fn options(&self) -> &SandboxOptions {
+        &self.options
+    }
+
+    fn clock(&self) -> &ManualClock {
+        &self.clock
+    }
+
+    fn router(&self) -> Router {
+        Router::new()
             .route("/auth/connect-token", post(api::connect_token))
             .route("/auth/connect_token", post(api::connect_token))
             .route("/auth/token", post(api::exchange))
@@ -68,32 +73,44 @@ impl PelmSandbox {
             .route("/connect/terms", post(pages::terms))
             .route("/connect/utility", post(pages::utility))
             .route("/connect/credentials", post(pages::credentials))
-            .with_state(emulator.clone());
-        let server = match addr {
-            Some(addr) => SandboxServer::start_on(addr, router, faults, log).await?,
-            None => SandboxServer::start(router, faults, log).await?,
-        };
-        Ok(Self { server, emulator })
+            .with_state(self.clone())
     }
 
-    /// The hosted Connect page's base URL.
-    pub fn connect_base_url(&self) -> Url {
-        self.server
-            .base_url()
-            .join("/connect/")
-            .unwrap_or_else(|_| self.server.base_url().clone())
+    fn provider_table(&self, base_url: &Url) -> serde_json::Value {
+        serde_json::json!({
+            "client_id": self.options.client_id,
+            "client_secret": self.options.client_secret,
+            "api_base_url": base_url.as_str(),
+            "connect_base_url": base_url.join("/connect/").map_or_else(|_| base_url.to_string(), String::from),
+        })
     }
 
-    /// The options in force.
-    pub fn options(&self) -> &SandboxOptions {
-        &self.emulator.options
+    fn known_secrets(&self) -> Vec<String> {
+        let mut secrets = vec![self.options.client_secret.clone()];
+        secrets.extend(self.issued());
+        secrets
+    }
+
+    fn route(&self, operation: Operation) -> Option<Route> {
+        match operation {
+            Operation::CreateToken => Some(Route::new("POST", "/auth/connect-token")),
+            Operation::Complete => Some(Route::new("POST", "/auth/token")),
+            _ => None,
+        }
     }
 
     /// The end user's choice on each hosted page for `action`.
-    async fn click_through(&self, connect_url: &Url, action: UserAction) -> Result<Url> {
+    async fn act(&self, base_url: &Url, connect_url: &Url, action: UserAction) -> Result<Url> {
+        if action == UserAction::Disconnect {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                Operation::Complete,
+                "Pelm's Connect pages offer no disconnect",
+            ));
+        }
         let exit = action == UserAction::Cancel;
         let mut round = PasswordRound::new(action, "Incorrect username or password");
-        let callback = Browser::new(self.server.base_url())?
+        let callback = Browser::new(base_url)?
             .walk(connect_url, 5, |page| {
                 let choice = if let Some(form) = page.form("terms") {
                     form.set("action", if exit { "exit" } else { "accept" })
@@ -115,71 +132,9 @@ impl PelmSandbox {
                 };
                 Ok(choice)
             })
-            .await
-            .map_err(|e| e.with_provider(crate::NAME))?;
-        round.check().map_err(|e| e.with_provider(crate::NAME))?;
+            .await?;
+        round.check()?;
         Ok(callback)
-    }
-}
-
-#[async_trait]
-impl Sandbox for PelmSandbox {
-    fn provider_name(&self) -> &'static str {
-        crate::NAME
-    }
-
-    fn server(&self) -> &SandboxServer {
-        &self.server
-    }
-
-    fn provider_config(&self) -> ProviderConfig {
-        ProviderConfig::from_json(
-            crate::NAME,
-            serde_json::json!({
-                "client_id": self.emulator.options.client_id,
-                "client_secret": self.emulator.options.client_secret,
-                "api_base_url": self.server.base_url().as_str(),
-                "connect_base_url": self.connect_base_url().as_str(),
-                "http": quick_http(),
-            }),
-        )
-    }
-
-    fn known_secrets(&self) -> Vec<String> {
-        let mut secrets = vec![self.emulator.options.client_secret.clone()];
-        secrets.extend(self.emulator.issued());
-        secrets
-    }
-
-    fn clock(&self) -> &ManualClock {
-        &self.emulator.clock
-    }
-
-    fn route(&self, operation: Operation) -> Option<Route> {
-        match operation {
-            Operation::CreateToken => Some(Route::new("POST", "/auth/connect-token")),
-            Operation::Complete => Some(Route::new("POST", "/auth/token")),
-            _ => None,
-        }
-    }
-
-    async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url> {
-        if action == UserAction::Disconnect {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                Operation::Complete,
-                "Pelm's Connect pages offer no disconnect",
-            )
-            .with_provider(crate::NAME));
-        }
-        self.click_through(connect_url, action).await
-    }
-}
-
-#[async_trait]
-impl StartSandbox for PelmSandbox {
-    async fn start_default(addr: Option<SocketAddr>) -> Result<Self> {
-        Self::start_with(SandboxOptions::default(), addr).await
     }
 }
 
