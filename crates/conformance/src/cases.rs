@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
-use utilconnect::{ErrorKind, Operation, ProviderConfig, State};
+use utilconnect::{Capability, ErrorKind, Operation, ProviderConfig, State};
 use utilconnect_sandbox::{FaultAction, LogCapture, UserAction};
 
 use crate::harness::{CALLBACK, Harness};
@@ -68,7 +68,8 @@ pub async fn happy_path(h: &Harness) -> CaseResult {
     })))
 }
 
-/// The connect URL is well formed, points at the vendor, carries the token, hides it in
+/// The connect URL is well formed, points at the vendor, carries the token (or, for a
+/// [`Capability::LocalToken`] provider, the state), hides secrets in
 /// `Display`, and a callback URL with its own query survives the round trip.
 pub async fn connect_url(h: &Harness) -> CaseResult {
     let connector = h.connector(None)?;
@@ -82,10 +83,21 @@ pub async fn connect_url(h: &Harness) -> CaseResult {
         ),
     )?;
     let secrets = h.sandbox().known_secrets();
-    check(
-        secrets.iter().any(|s| url.as_str().contains(s.as_str())),
-        "the connect URL carries no token the vendor issued",
-    )?;
+    if h.descriptor().supports(Capability::LocalToken) {
+        let state = url
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v);
+        check(
+            state.as_deref() == Some(started.state.as_str()),
+            "the connect URL does not carry the flow's state",
+        )?;
+    } else {
+        check(
+            secrets.iter().any(|s| url.as_str().contains(s.as_str())),
+            "the connect URL carries no token the vendor issued",
+        )?;
+    }
     let shown = started.connect_url.to_string();
     check(
         !secrets.iter().any(|s| shown.contains(s.as_str())),
@@ -509,4 +521,65 @@ pub async fn connection_reuse(h: &Harness) -> CaseResult {
         ),
     )?;
     Ok(None)
+}
+
+/// For providers that offer [`Capability::Refresh`]: a refresh renews the access token of
+/// the same link (same user, provider and vendor ids), concurrent refreshes of one connection
+/// reach the vendor once, and the renewed connection can be refreshed again.
+pub async fn refresh(h: &Harness) -> CaseResult {
+    const CONCURRENT: usize = 8;
+    let route = h
+        .sandbox()
+        .route(Operation::Refresh)
+        .ok_or_else(|| Failure::new("the sandbox names no route for refresh"))?;
+    let connector = h.connector(None)?;
+    let connection = h.connect(&connector, "refresh-user").await?;
+    let access = |c: &utilconnect::Connection| {
+        c.credentials()
+            .map(|c| secrecy::ExposeSecret::expose_secret(&c.access_token).to_owned())
+    };
+    let before = h.sandbox().requests().to_path(route.path).len();
+    let refreshes = (0..CONCURRENT).map(|_| connector.refresh(&connection));
+    let results = futures_util::future::join_all(refreshes).await;
+    let sent = h.sandbox().requests().to_path(route.path).len() - before;
+    check(
+        sent == 1,
+        format!("{CONCURRENT} concurrent refreshes of one connection sent {sent} requests"),
+    )?;
+    let mut renewed = Vec::with_capacity(CONCURRENT);
+    for result in results {
+        renewed.push(result.map_err(Failure::from)?);
+    }
+    let first = &renewed[0];
+    check(
+        renewed.iter().all(|r| access(r) == access(first)),
+        "concurrent refreshes returned different credentials",
+    )?;
+    check(
+        access(first).is_some() && access(first) != access(&connection),
+        "the refresh did not issue a new access token",
+    )?;
+    check(
+        first.user_id() == connection.user_id()
+            && first.provider() == connection.provider()
+            && first.vendor_ids() == connection.vendor_ids(),
+        "the refreshed connection is not the same link",
+    )?;
+    let again = connector.refresh(first).await.map_err(Failure::from)?;
+    check(
+        access(&again) != access(first),
+        "refreshing the renewed connection did not renew it again",
+    )?;
+    let requests: Vec<Value> = h
+        .sandbox()
+        .requests()
+        .to_path(route.path)
+        .into_iter()
+        .skip(before)
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect();
+    Ok(Some(json!({
+        "connection": h.connection_snapshot(&again),
+        "refresh_requests": requests,
+    })))
 }

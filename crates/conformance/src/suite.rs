@@ -24,6 +24,8 @@ pub struct Case {
     pub name: &'static str,
     /// Capabilities a provider must declare for the case to run.
     pub needs: &'static [Capability],
+    /// Capabilities that make the case meaningless (e.g. no token call to fault).
+    pub not_with: &'static [Capability],
     run: for<'a> fn(&'a Harness) -> CaseFuture<'a>,
 }
 
@@ -45,9 +47,13 @@ impl std::fmt::Debug for Case {
 
 macro_rules! case {
     ($name:ident, [$($need:ident),*]) => {
+        case!($name, [$($need),*], not with [])
+    };
+    ($name:ident, [$($need:ident),*], not with [$($not:ident),*]) => {
         Case {
             name: stringify!($name),
             needs: &[$(Capability::$need),*],
+            not_with: &[$(Capability::$not),*],
             run: |h| Box::pin(cases::$name(h)),
         }
     };
@@ -62,11 +68,12 @@ pub const CASES: &[Case] = &[
     case!(cancel, [UserCancel]),
     case!(wrong_credentials, [CredentialRetry]),
     case!(expiry, []),
-    case!(faults_create_token, []),
+    case!(faults_create_token, [], not with [LocalToken]),
     case!(faults_complete, []),
     case!(secrets, []),
     case!(concurrency, []),
     case!(connection_reuse, []),
+    case!(refresh, [Refresh]),
 ];
 
 /// The environment variable that turns on live mode for one provider.
@@ -174,11 +181,21 @@ impl Suite {
                     .iter()
                     .filter(|need| !capabilities.contains(need))
                     .collect();
-                if !missing.is_empty() {
-                    let reason = format!("skipped: {provider} lacks {missing:?}");
+                let excluded: Vec<_> = case
+                    .not_with
+                    .iter()
+                    .filter(|not| capabilities.contains(not))
+                    .collect();
+                let skip = match (missing.is_empty(), excluded.is_empty()) {
+                    (false, _) => Some(format!("lacks {missing:?}")),
+                    (true, false) => Some(format!("has {excluded:?}")),
+                    (true, true) => None,
+                };
+                if let Some(why) = skip {
+                    let reason = format!("skipped: {provider} {why}");
                     trials.push(
                         Trial::test(name, move || Err(reason.into()))
-                            .with_kind(format!("skipped: lacks {missing:?}"))
+                            .with_kind(format!("skipped: {why}"))
                             .with_ignored_flag(true),
                     );
                     continue;

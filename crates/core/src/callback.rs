@@ -154,17 +154,31 @@ impl Callback {
         self.params.keys().map(String::as_str)
     }
 
-    /// The [`ErrorKind::Cancelled`] error for a callback that carries an `error`, with the
-    /// vendor's text scrubbed of `secrets` before it is cut (see [`known_secrets`](Self::known_secrets));
-    /// `None` when the callback carries no error.
+    /// The error for a callback that carries an `error`, with the vendor's text scrubbed of
+    /// `secrets` before it is cut (see [`known_secrets`](Self::known_secrets)); `None` when
+    /// the callback carries no error.
+    ///
+    /// The kind follows OAuth 2.0's authorization error codes (RFC 6749 §4.1.2.1), which
+    /// redirect-based vendors reuse: `access_denied` (and any code outside the RFC) means the
+    /// user did not connect ([`ErrorKind::Cancelled`]); the others say what the app or the
+    /// vendor got wrong.
+    ///
+    /// ```
+    /// use utilconnect::{Callback, ErrorKind, redact::KnownSecrets};
+    /// let denied = Callback::parse("/cb?error=access_denied&state=s").unwrap();
+    /// let err = denied.vendor_error(&KnownSecrets::new()).unwrap();
+    /// assert_eq!(err.kind(), ErrorKind::Cancelled);
+    /// let scope = Callback::parse("/cb?error=invalid_scope&state=s").unwrap();
+    /// assert_eq!(scope.vendor_error(&KnownSecrets::new()).unwrap().kind(), ErrorKind::Config);
+    /// ```
     pub fn vendor_error(&self, secrets: &crate::redact::KnownSecrets) -> Option<Error> {
         let code = self.error.as_deref()?;
-        let err = Error::new(
-            ErrorKind::Cancelled,
-            Operation::Complete,
-            "the user did not connect an account",
-        )
-        .with_vendor_text(Some(code), self.error_description.as_deref(), secrets);
+        let (kind, message) = authorization_error(code);
+        let err = Error::new(kind, Operation::Complete, message).with_vendor_text(
+            Some(code),
+            self.error_description.as_deref(),
+            secrets,
+        );
         Some(err)
     }
 }
@@ -177,6 +191,34 @@ impl fmt::Debug for Callback {
             .field("error_description", &self.error_description)
             .field("params", &self.params.keys().collect::<Vec<_>>())
             .finish()
+    }
+}
+
+/// The kind and message for an authorization error code on a callback (RFC 6749 §4.1.2.1).
+fn authorization_error(code: &str) -> (ErrorKind, &'static str) {
+    match code {
+        "invalid_request" => (
+            ErrorKind::InvalidInput,
+            "the vendor refused the authorization request as malformed",
+        ),
+        "unauthorized_client" => (
+            ErrorKind::Forbidden,
+            "the vendor does not allow this client to request an authorization code",
+        ),
+        "unsupported_response_type" => (
+            ErrorKind::Unsupported,
+            "the vendor does not issue authorization codes to this client",
+        ),
+        "invalid_scope" => (
+            ErrorKind::Config,
+            "the vendor refused the requested scope; check the provider's configured scope",
+        ),
+        "server_error" | "temporarily_unavailable" => (
+            ErrorKind::Upstream,
+            "the vendor's authorization server failed; start the flow again in a moment",
+        ),
+        // `access_denied`, and codes outside the RFC: the user did not connect.
+        _ => (ErrorKind::Cancelled, "the user did not connect an account"),
     }
 }
 

@@ -12,11 +12,12 @@ use crate::callback::Callback;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind, ErrorStatus, Operation, Result};
-use crate::flow::{AccessCredentials, Connection, Options, PendingSession, TokenRequest};
+use crate::flow::{Connection, Options, PendingSession, TokenRequest};
 use crate::provider::{Capability, ConnectProvider};
 use crate::redact::KnownSecrets;
 use crate::registry::{self, BuildContext, ProviderDescriptor};
-use crate::state::State;
+use crate::single_flight::SingleFlight;
+use crate::state::{Digest, State};
 use crate::store::{InMemorySessionStore, SessionStore};
 
 /// The vendor's hosted page for one flow. It carries the connect token (and the state), so
@@ -162,6 +163,7 @@ pub struct Connector {
     clock: Arc<dyn Clock>,
     options: Options,
     callback_urls: Arc<LastParsed>,
+    refreshes: Arc<SingleFlight<Digest, Result<Connection>>>,
 }
 
 /// The callback URL `start` parsed last. Apps send every flow back to the same URL, and
@@ -296,20 +298,37 @@ impl Connector {
         self.provider.descriptor().supports(capability)
     }
 
-    /// Renews `credentials` with the vendor, for providers that offer
-    /// [`Capability::Refresh`](crate::Capability::Refresh); for the others, an
-    /// [`ErrorKind::Unsupported`] error before anything is sent.
-    pub async fn refresh(&self, credentials: &AccessCredentials) -> Result<AccessCredentials> {
+    /// Renews the credentials of `connection` with the vendor, for providers that offer
+    /// [`Capability::Refresh`](crate::Capability::Refresh): the same link with new
+    /// credentials (keep it in place of the old one: the vendor may have rotated the refresh
+    /// token). For the others, an [`ErrorKind::Unsupported`] error before anything is sent.
+    ///
+    /// Concurrent refreshes of one connection (the same refresh token) through this
+    /// connector or its clones make one vendor call, and all get its result. A grant the
+    /// vendor no longer honours fails with [`ErrorKind::ReauthorizationRequired`].
+    pub async fn refresh(&self, connection: &Connection) -> Result<Connection> {
         self.require(Capability::Refresh)?;
-        self.provider.refresh(credentials).await
+        let refresh_token = connection
+            .credentials()
+            .and_then(|c| c.refresh_token.as_ref());
+        let Some(refresh_token) = refresh_token else {
+            return self.provider.refresh(connection).await;
+        };
+        let name = self.provider.descriptor().name();
+        let span = tracing::info_span!("utilconnect.refresh", provider = name);
+        self.refreshes
+            .run(Digest::of_secret(refresh_token), || {
+                self.provider.refresh(connection).instrument(span)
+            })
+            .await
     }
 
-    /// Ends the app's access at the vendor, for providers that offer
+    /// Ends the app's access through `connection` at the vendor, for providers that offer
     /// [`Capability::Revoke`](crate::Capability::Revoke); for the others, an
     /// [`ErrorKind::Unsupported`] error before anything is sent.
-    pub async fn revoke(&self, credentials: &AccessCredentials) -> Result<()> {
+    pub async fn revoke(&self, connection: &Connection) -> Result<()> {
         self.require(Capability::Revoke)?;
-        self.provider.revoke(credentials).await
+        self.provider.revoke(connection).await
     }
 
     fn require(&self, capability: Capability) -> Result<()> {
@@ -545,6 +564,7 @@ impl ConnectorBuilder {
             clock: self.clock,
             options: self.options,
             callback_urls: Arc::default(),
+            refreshes: Arc::new(SingleFlight::new()),
         }
     }
 }

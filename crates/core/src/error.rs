@@ -78,6 +78,9 @@ pub enum ErrorKind {
     Pending,
     /// The provider does not support this operation or option.
     Unsupported,
+    /// The user's grant is gone (revoked at the vendor, or its refresh token expired): no
+    /// call with these credentials can succeed; send the user through Connect again.
+    ReauthorizationRequired,
     /// Something the SDK did not expect from the vendor (an undocumented status or shape).
     Unexpected,
 }
@@ -124,6 +127,7 @@ impl ErrorKind {
             Self::InvalidCode => "invalid code",
             Self::Pending => "pending",
             Self::Unsupported => "unsupported",
+            Self::ReauthorizationRequired => "reauthorization required",
             Self::Unexpected => "unexpected response",
         }
     }
@@ -243,11 +247,13 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// assert!(err.is_temporary());
 /// assert_eq!(err.to_string(), "pelm create_token: rate limited: slow down (retry after 2s)");
 /// ```
+#[derive(Clone)]
 pub struct Error {
     // Boxed: errors travel through every `Result` in the crate and should stay one pointer.
     inner: Box<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     kind: ErrorKind,
     status_of_call: ErrorStatus,
@@ -260,7 +266,8 @@ struct Inner {
     retry_after: Option<Duration>,
     json_path: Option<String>,
     body_excerpt: Option<String>,
-    source: Option<Source>,
+    // Shared, so errors can be cloned (one refresh's error is every waiter's).
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 /// The result type of utilconnect calls.
@@ -416,7 +423,7 @@ impl Error {
 
     /// Attaches the underlying cause. The cause's `Display` must not contain a secret.
     pub fn with_source(mut self, source: impl Into<Source>) -> Self {
-        self.inner.source = Some(source.into());
+        self.inner.source = Some(std::sync::Arc::from(source.into()));
         self
     }
 

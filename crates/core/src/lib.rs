@@ -44,6 +44,7 @@ pub mod http;
 mod provider;
 pub mod redact;
 mod registry;
+mod single_flight;
 mod state;
 mod store;
 

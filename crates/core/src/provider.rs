@@ -10,7 +10,6 @@ use url::Url;
 
 use crate::callback::Callback;
 use crate::error::{Error, ErrorKind, Operation, Result};
-use crate::flow::AccessCredentials;
 use crate::flow::{ConnectToken, Connection, PendingSession, TokenRequest};
 use crate::registry::ProviderDescriptor;
 
@@ -30,6 +29,10 @@ pub enum Capability {
     CredentialRetry,
     /// The hosted page lets the user remove an existing link.
     Disconnect,
+    /// `create_token` makes no vendor call: the flow starts at the vendor's authorization
+    /// page (an OAuth 2.0 authorization code grant), so the connect URL carries the state but
+    /// no vendor-issued token, and there is no token call to fail.
+    LocalToken,
     /// An optional operation: [`ConnectProvider::refresh`] renews expired credentials.
     Refresh,
     /// An optional operation: [`ConnectProvider::revoke`] ends the app's access.
@@ -130,17 +133,22 @@ pub trait ConnectProvider: Send + Sync + fmt::Debug {
     // descriptor and overrides the method; the Connector checks the capability first, so the
     // defaults are reached only by a provider that declares what it does not implement.
 
-    /// Renews `credentials` (e.g. an OAuth refresh grant): the new credentials, with a new
-    /// refresh token when the vendor rotates it. Offered with [`Capability::Refresh`].
-    async fn refresh(&self, credentials: &AccessCredentials) -> Result<AccessCredentials> {
-        let _ = credentials;
+    /// Renews the credentials of `connection` (e.g. an OAuth refresh grant): the same link
+    /// with new credentials, and a new refresh token when the vendor rotates it. The whole
+    /// connection is given because renewing may need what the link was made with (which
+    /// utility, which scope), not only its tokens. Offered with [`Capability::Refresh`].
+    ///
+    /// A grant the vendor no longer honours must fail with
+    /// [`ErrorKind::ReauthorizationRequired`](crate::ErrorKind::ReauthorizationRequired).
+    async fn refresh(&self, connection: &Connection) -> Result<Connection> {
+        let _ = connection;
         Err(unsupported(self.descriptor(), Operation::Refresh))
     }
 
-    /// Ends the app's access with `credentials` at the vendor. Offered with
+    /// Ends the app's access through `connection` at the vendor. Offered with
     /// [`Capability::Revoke`].
-    async fn revoke(&self, credentials: &AccessCredentials) -> Result<()> {
-        let _ = credentials;
+    async fn revoke(&self, connection: &Connection) -> Result<()> {
+        let _ = connection;
         Err(unsupported(self.descriptor(), Operation::Revoke))
     }
 }

@@ -274,6 +274,35 @@ async fn vendor_error_on_callback_is_cancelled_with_vendor_text_and_keeps_the_se
     assert_eq!(err.kind(), ErrorKind::Cancelled);
 }
 
+/// Every authorization error code of RFC 6749 §4.1.2.1 gets a kind that says what went
+/// wrong; each leaves the flow for its real callback.
+#[tokio::test]
+async fn each_oauth_error_code_on_the_callback_has_its_own_kind_and_keeps_the_flow() {
+    let (provider, connector, store, _) = setup();
+    let started = connector
+        .start("u", "https://app.example/cb")
+        .await
+        .unwrap();
+    for (code, kind) in [
+        ("access_denied", ErrorKind::Cancelled),
+        ("invalid_request", ErrorKind::InvalidInput),
+        ("unauthorized_client", ErrorKind::Forbidden),
+        ("unsupported_response_type", ErrorKind::Unsupported),
+        ("invalid_scope", ErrorKind::Config),
+        ("server_error", ErrorKind::Upstream),
+        ("temporarily_unavailable", ErrorKind::Upstream),
+        ("vendor_specific_exit", ErrorKind::Cancelled),
+    ] {
+        let callback = format!("/cb?error={code}&state={}", started.state.as_str());
+        let err = connector.finish(&callback).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{code}: {err}");
+        assert_eq!(err.vendor_code(), Some(code));
+        assert_eq!(err.status_of_call(), ErrorStatus::CallbackRefused, "{code}");
+    }
+    assert_eq!(store.len(), 1);
+    assert_eq!(provider.complete_calls.load(Ordering::SeqCst), 0);
+}
+
 #[tokio::test]
 async fn temporary_failure_keeps_the_session_so_finish_can_be_retried() {
     let (provider, connector, store, _) = setup();
@@ -508,7 +537,7 @@ async fn no_callback_secret_appears_in_an_error() {
 /// A toy provider that implements refresh (rotating the refresh token) and not revoke; which
 /// of them it offers is its descriptor's say.
 #[derive(Debug)]
-struct Renewing(&'static ProviderDescriptor);
+struct Renewing(&'static ProviderDescriptor, AtomicUsize);
 
 /// Declares refresh, which it implements.
 const RENEWING: ProviderDescriptor =
@@ -534,44 +563,57 @@ impl ConnectProvider for Renewing {
     async fn complete(&self, session: &PendingSession, _: &Callback) -> Result<Connection> {
         Ok(Connection::new(self.0.name(), session.user_id.clone()))
     }
-    async fn refresh(&self, old: &AccessCredentials) -> Result<AccessCredentials> {
-        let rotated = format!(
-            "{}-next",
-            old.refresh_token.as_ref().unwrap().expose_secret()
-        );
-        let mut renewed = AccessCredentials::new("at-2".into());
+    async fn refresh(&self, old: &Connection) -> Result<Connection> {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        tokio::task::yield_now().await;
+        let old_token = old.credentials().unwrap().refresh_token.as_ref().unwrap();
+        let rotated = format!("{}-next", old_token.expose_secret());
+        let mut renewed = crate::AccessCredentials::new("at-2".into());
         renewed.refresh_token = Some(rotated.into());
-        Ok(renewed)
+        Ok(old.clone().with_credentials(renewed))
     }
+}
+
+fn linked(refresh_token: &str) -> Connection {
+    let mut credentials = crate::AccessCredentials::new("at-1".into());
+    credentials.refresh_token = Some(refresh_token.into());
+    Connection::new("renewing", "user-1")
+        .with_vendor_id("custodian", "utility-a")
+        .with_credentials(credentials)
 }
 
 #[tokio::test]
 async fn optional_operations_are_offered_by_capability_and_typed_unsupported_otherwise() {
-    let mut credentials = AccessCredentials::new("at-1".into());
-    credentials.refresh_token = Some("rt-1".into());
+    let connection = linked("rt-1");
 
-    let renewing = Connector::new(Arc::new(Renewing(&RENEWING)));
+    let renewing = Connector::new(Arc::new(Renewing(&RENEWING, AtomicUsize::new(0))));
     assert!(renewing.supports(crate::Capability::Refresh));
-    let renewed = renewing.refresh(&credentials).await.unwrap();
-    assert_eq!(renewed.access_token.expose_secret(), "at-2");
+    let renewed = renewing.refresh(&connection).await.unwrap();
+    let credentials = renewed.credentials().unwrap();
+    assert_eq!(credentials.access_token.expose_secret(), "at-2");
     assert_eq!(
-        renewed.refresh_token.as_ref().unwrap().expose_secret(),
+        credentials.refresh_token.as_ref().unwrap().expose_secret(),
         "rt-1-next"
     );
-    let err = renewing.revoke(&credentials).await.unwrap_err();
+    assert_eq!(
+        renewed.vendor_id("custodian"),
+        Some("utility-a"),
+        "same link"
+    );
+    let err = renewing.revoke(&connection).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
     assert_eq!(err.operation(), Operation::Revoke);
     assert_eq!(err.provider(), Some("renewing"));
 
     // Without the capability the provider is never asked, whatever it implements.
     let (_, scripted, _, _) = setup();
-    let err = scripted.refresh(&credentials).await.unwrap_err();
+    let err = scripted.refresh(&connection).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
     assert_eq!(err.operation(), Operation::Refresh);
 
     // Declared but not implemented: the trait's default still answers with the typed error.
-    let err = Connector::new(Arc::new(Renewing(&DECLARES_TOO_MUCH)))
-        .revoke(&credentials)
+    let err = Connector::new(Arc::new(Renewing(&DECLARES_TOO_MUCH, AtomicUsize::new(0))))
+        .revoke(&connection)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unsupported);
@@ -579,6 +621,39 @@ async fn optional_operations_are_offered_by_capability_and_typed_unsupported_oth
         err.to_string().contains("declares does not offer revoke"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_of_one_connection_make_one_vendor_call() {
+    let provider = Arc::new(Renewing(&RENEWING, AtomicUsize::new(0)));
+    let connector = Connector::new(provider.clone());
+    let connection = linked("rt-1");
+    let other = linked("rt-other");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (connector, connection) = (connector.clone(), connection.clone());
+        tasks.spawn(async move { connector.refresh(&connection).await });
+    }
+    let results = tasks.join_all().await;
+    assert_eq!(
+        provider.1.load(Ordering::SeqCst),
+        1,
+        "one call for 16 refreshes"
+    );
+    for renewed in results {
+        let renewed = renewed.unwrap();
+        let token = renewed
+            .credentials()
+            .unwrap()
+            .refresh_token
+            .as_ref()
+            .unwrap();
+        assert_eq!(token.expose_secret(), "rt-1-next");
+    }
+    // Another connection, and the same one later, are calls of their own.
+    connector.refresh(&other).await.unwrap();
+    connector.refresh(&connection).await.unwrap();
+    assert_eq!(provider.1.load(Ordering::SeqCst), 3);
 }
 
 #[tokio::test]
