@@ -163,8 +163,12 @@ pub struct Connector {
     clock: Arc<dyn Clock>,
     options: Options,
     callback_urls: Arc<LastParsed>,
-    refreshes: Arc<SingleFlight<Digest, Result<Connection>>>,
+    refreshes: Arc<SingleFlight<Digest, Connection, Error>>,
 }
+
+/// How long a successful refresh answers further refreshes of the same old credentials
+/// (see [`Connector::refresh`]).
+pub const REFRESH_REUSE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The callback URL `start` parsed last. Apps send every flow back to the same URL, and
 /// parsing it (its host goes through IDNA) cost more than the rest of `start`'s own work.
@@ -304,8 +308,11 @@ impl Connector {
     /// token). For the others, an [`ErrorKind::Unsupported`] error before anything is sent.
     ///
     /// Concurrent refreshes of one connection (the same refresh token) through this
-    /// connector or its clones make one vendor call, and all get its result. A grant the
-    /// vendor no longer honours fails with [`ErrorKind::ReauthorizationRequired`].
+    /// connector or its clones make one vendor call, and all get its result; so do refreshes
+    /// of the same old credentials for [`REFRESH_REUSE`] after it succeeded (the vendor may
+    /// have retired the old refresh token, and a second request that read the connection
+    /// before the first saved its renewal would otherwise be refused). A grant the vendor no
+    /// longer honours fails with [`ErrorKind::ReauthorizationRequired`].
     pub async fn refresh(&self, connection: &Connection) -> Result<Connection> {
         self.require(Capability::Refresh)?;
         let refresh_token = connection
@@ -317,7 +324,7 @@ impl Connector {
         let name = self.provider.descriptor().name();
         let span = tracing::info_span!("utilconnect.refresh", provider = name);
         self.refreshes
-            .run(Digest::of_secret(refresh_token), || {
+            .run(Digest::of_secret(refresh_token), self.clock.now(), || {
                 self.provider.refresh(connection).instrument(span)
             })
             .await
@@ -564,7 +571,7 @@ impl ConnectorBuilder {
             clock: self.clock,
             options: self.options,
             callback_urls: Arc::default(),
-            refreshes: Arc::new(SingleFlight::new()),
+            refreshes: Arc::new(SingleFlight::new(REFRESH_REUSE)),
         }
     }
 }

@@ -54,7 +54,7 @@ pub use config::{
     BaseUrl, Config, DEFAULT_CONFIG_FILE, ENV_PREFIX, MAX_CONFIG_BYTES, ProviderConfig, lenient,
     limits,
 };
-pub use connector::{ConnectUrl, Connector, ConnectorBuilder, Started};
+pub use connector::{ConnectUrl, Connector, ConnectorBuilder, REFRESH_REUSE, Started};
 pub use error::{
     Error, ErrorKind, ErrorStatus, MAX_JSON_PATH_CHARS, MAX_MESSAGE_CHARS, MAX_VENDOR_CODE_CHARS,
     Operation, Result,

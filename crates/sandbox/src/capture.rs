@@ -20,7 +20,17 @@ pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
 impl LogCapture {
     /// Installs a capturing subscriber as this thread's default (use a current-thread runtime,
     /// as `#[tokio::test]` does, so every task logs here).
+    ///
+    /// It also makes sure a global subscriber exists (a registry with no output, unless the
+    /// process set its own): `tracing` caches per call site whether anyone listens, and a call
+    /// site first reached on a thread with no subscriber at the moment another thread installs
+    /// its capture could be cached as "never", losing that thread's events.
     pub fn install() -> (Self, DefaultGuard) {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            // Fails only if the process already has a global subscriber, which serves as well.
+            let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        });
         let capture = Self::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(capture.clone())

@@ -1,6 +1,7 @@
 //! The emulated utility's machine endpoints: the OAuth token endpoint (RFC 6749 §3.2, §4.1.3,
 //! §6), and the bearer-protected ESPI resources a grant opens.
 
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,10 +19,18 @@ pub(crate) async fn token(
     State(emulator): State<Emulator>,
     Path(custodian): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<Fields>,
+    form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
     let Some(utility) = emulator.custodian(&custodian).cloned() else {
         return not_found();
+    };
+    // RFC 6749 §3.2: a form-encoded POST; anything else is a malformed request, said in JSON.
+    let Ok(Form(form)) = form else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send the token request as application/x-www-form-urlencoded",
+        );
     };
     if !client_authenticated(&utility, &headers) {
         let mut response = oauth_error(
