@@ -1,12 +1,13 @@
 //! Code shared by the examples: picking a connector (a real vendor from config, or a
 //! provider's embedded sandbox), and the web app.
 //!
-//! The examples link both providers; an app links the ones it wants the same way.
+//! The examples link every provider; an app links the ones it wants the same way.
 
 use utilconnect::{Config, Connector, Error, Result};
 use utilconnect_sandbox::Sandbox;
 // Named so the linker keeps their registrations.
 use utilconnect_flatpeak as _;
+use utilconnect_greenbutton as _;
 use utilconnect_pelm as _;
 
 pub mod file_store;

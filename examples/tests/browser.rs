@@ -211,6 +211,41 @@ async fn click_through(client: &Client, app: &Url, scenario: Scenario) {
                     "a wrong password shows an error"
                 );
             }
+        } else if has(client, "form#login").await {
+            // A Green Button utility's customer login.
+            if cancel {
+                submit(client, "form#login button[value=cancel]").await;
+                continue;
+            }
+            let wrong = scenario == Scenario::WrongPasswordThenApprove && !wrong_typed;
+            type_into(
+                client,
+                "form#login input[name=username]",
+                "customer@greenbutton.example",
+            )
+            .await;
+            let password = if wrong { "not-it" } else { "green-button" };
+            type_into(client, "form#login input[name=password]", password).await;
+            submit(client, "form#login button[value=login]").await;
+            if wrong {
+                wrong_typed = true;
+                let source = client.source().await.expect("page source");
+                assert!(
+                    source.contains("Incorrect"),
+                    "a wrong password shows an error"
+                );
+            }
+        } else if has(client, "form#authorize").await {
+            // The utility shows what the app asks for, in words, before Approve.
+            let scope = client
+                .find(Locator::Id("scope"))
+                .await
+                .expect("the scope list")
+                .text()
+                .await
+                .expect("scope text");
+            assert!(scope.contains("function blocks 4, 5, 15"), "{scope}");
+            submit(client, "form#authorize button[value=approve]").await;
         } else if has(client, "form#address").await {
             if cancel {
                 submit(client, "form#address button[value=close]").await;
@@ -326,4 +361,9 @@ async fn pelm_in_a_real_browser() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flatpeak_in_a_real_browser() {
     run_provider("flatpeak").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn greenbutton_in_a_real_browser() {
+    run_provider("greenbutton").await;
 }

@@ -17,12 +17,14 @@ fn text(output: &[u8]) -> String {
 }
 
 #[test]
-fn providers_lists_both_with_their_keys() {
+fn providers_lists_every_provider_with_its_keys() {
     let out = utilconnect(&["providers"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("flatpeak: ") && stdout.contains("pelm: "),
+        stdout.contains("flatpeak: ")
+            && stdout.contains("pelm: ")
+            && stdout.contains("greenbutton: "),
         "{stdout}"
     );
     assert!(stdout.contains("client_secret") && stdout.contains("secret: prefer the environment"));
@@ -31,7 +33,7 @@ fn providers_lists_both_with_their_keys() {
 
 #[test]
 fn a_whole_flow_runs_against_each_sandbox() {
-    for provider in ["pelm", "flatpeak"] {
+    for provider in ["pelm", "flatpeak", "greenbutton"] {
         let out = utilconnect(&[
             "--provider",
             provider,
@@ -51,7 +53,13 @@ fn a_whole_flow_runs_against_each_sandbox() {
             "{stdout}"
         );
         assert!(stderr.contains("… creating a"), "progress shown: {stderr}");
-        assert!(!stdout.contains("sandbox-client-secret") && !stdout.contains("sk_test_sandbox"));
+        for secret in [
+            "sandbox-client-secret",
+            "sk_test_sandbox",
+            "sandbox-secret-utility",
+        ] {
+            assert!(!stdout.contains(secret), "{provider}: {stdout}");
+        }
     }
 }
 

@@ -32,15 +32,21 @@ fn table_rows(stdout: &str) -> Vec<String> {
 fn every_provider_connects_with_no_config() {
     let (ok, stdout) = quickstart(None);
     assert!(ok, "{stdout}");
-    assert_eq!(table_rows(&stdout), ["flatpeak", "pelm"], "{stdout}");
+    assert_eq!(
+        table_rows(&stdout),
+        ["flatpeak", "greenbutton", "pelm"],
+        "{stdout}"
+    );
     assert!(stdout.contains("3. connection completed for quickstart-user"));
 }
 
 #[test]
 fn the_provider_is_chosen_by_config_alone() {
-    let (ok, stdout) = quickstart(Some("pelm"));
-    assert!(ok, "{stdout}");
-    assert_eq!(table_rows(&stdout), ["pelm"], "{stdout}");
+    for provider in ["pelm", "greenbutton"] {
+        let (ok, stdout) = quickstart(Some(provider));
+        assert!(ok, "{stdout}");
+        assert_eq!(table_rows(&stdout), [provider], "{stdout}");
+    }
 
     let (ok, stdout) = quickstart(Some("nobody"));
     assert!(!ok, "an unknown provider fails: {stdout}");

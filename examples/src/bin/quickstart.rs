@@ -15,6 +15,7 @@ use utilconnect::{Config, Connection, Connector, Result};
 use utilconnect_sandbox::{Sandbox, SandboxDescriptor, UserAction};
 // A provider crate never named in code is not linked, and its registration vanishes.
 use utilconnect_flatpeak as _;
+use utilconnect_greenbutton as _;
 use utilconnect_pelm as _;
 
 /// The app's own callback route; the sandboxes redirect here and the quickstart catches it.
@@ -120,7 +121,7 @@ impl Row {
         let ids = connection
             .vendor_ids()
             .iter()
-            .map(|(k, v)| format!("{k}={v}"))
+            .map(|(k, v)| format!("{k}={}", shortened(v)))
             .collect::<Vec<_>>()
             .join(" ");
         Self {
@@ -140,6 +141,16 @@ impl Row {
             data: "-".into(),
             took,
         }
+    }
+}
+
+/// An id as the table shows it: whole if short, else its start and an ellipsis (URLs and
+/// scopes would stretch the table past any terminal).
+fn shortened(value: &str) -> String {
+    const MAX: usize = 32;
+    match value.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &value[..cut]),
+        None => value.to_owned(),
     }
 }
 
