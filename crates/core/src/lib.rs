@@ -65,7 +65,8 @@ pub use flow::{
 };
 pub use provider::{Capability, ConnectProvider, unsupported};
 pub use registry::{
-    BuildContext, BuildFn, ConfigKey, ProviderDescriptor, build_provider, provider, providers,
+    BuildContext, BuildFn, ConfigKey, FromConfig, ProviderDescriptor, build_from_config,
+    build_provider, provider, providers,
 };
 pub use state::{Digest, STATE_BYTES, State};
 pub use store::{InMemorySessionStore, SessionStore};

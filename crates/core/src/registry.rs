@@ -24,6 +24,60 @@ use crate::provider::{Capability, ConnectProvider};
 /// Builds a provider from its configuration table and what it shares with its connector.
 pub type BuildFn = fn(&ProviderConfig, &BuildContext) -> Result<Arc<dyn ConnectProvider>>;
 
+/// A provider built from its config table and then put on its connector's clock: what every
+/// provider crate's build function does. Implement it and give the descriptor
+/// [`build_from_config::<YourProvider>`](build_from_config).
+///
+/// ```
+/// use std::sync::Arc;
+/// use utilconnect::{BuildContext, Clock, FromConfig, ProviderConfig, Result};
+/// # #[derive(Debug)] struct Toy(Arc<dyn Clock>);
+/// # #[utilconnect::async_trait]
+/// # impl utilconnect::ConnectProvider for Toy {
+/// #     fn descriptor(&self) -> &'static utilconnect::ProviderDescriptor { &TOY }
+/// #     async fn create_token(&self, _: &utilconnect::TokenRequest) -> Result<utilconnect::ConnectToken> { unimplemented!() }
+/// #     fn connect_url(&self, _: &utilconnect::TokenRequest, _: &utilconnect::ConnectToken) -> Result<utilconnect::Url> { unimplemented!() }
+/// #     async fn complete(&self, _: &utilconnect::PendingSession, _: &utilconnect::Callback) -> Result<utilconnect::Connection> { unimplemented!() }
+/// # }
+/// impl FromConfig for Toy {
+///     fn from_config(_table: &ProviderConfig) -> Result<Self> {
+///         Ok(Toy(Arc::new(utilconnect::SystemClock)))
+///     }
+///     fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+///         Toy(clock)
+///     }
+/// }
+/// const TOY: utilconnect::ProviderDescriptor = utilconnect::ProviderDescriptor::new(
+///     "toy", "a toy", &[], utilconnect::build_from_config::<Toy>, module_path!(),
+/// );
+/// let clock = utilconnect::ManualClock::new();
+/// let built = TOY.build_with(
+///     &ProviderConfig::from_json("toy", serde_json::json!({})),
+///     &BuildContext::new(Arc::new(clock.clone())),
+/// )?;
+/// assert_eq!(built.descriptor().name(), "toy");
+/// # Ok::<(), utilconnect::Error>(())
+/// ```
+pub trait FromConfig: ConnectProvider + Sized + 'static {
+    /// Builds the provider from its `[providers.<name>]` table (typed, unknown keys refused).
+    fn from_config(table: &ProviderConfig) -> Result<Self>;
+
+    /// The provider reading time from `clock` (its connector's, e.g. a sandbox's), for the
+    /// expiries it computes itself.
+    fn with_clock(self, clock: Arc<dyn Clock>) -> Self;
+}
+
+/// The [`BuildFn`] of any [`FromConfig`] provider: built from its table, on the context's
+/// clock.
+pub fn build_from_config<P: FromConfig>(
+    table: &ProviderConfig,
+    context: &BuildContext,
+) -> Result<Arc<dyn ConnectProvider>> {
+    Ok(Arc::new(
+        P::from_config(table)?.with_clock(context.clock().clone()),
+    ))
+}
+
 /// What a provider is built with besides its table: the clock it shares with its
 /// [`Connector`](crate::Connector), so that moving one clock (a sandbox's) moves a provider's
 /// own expiries (a cached bearer, a credential's lifetime) and the flows' together.

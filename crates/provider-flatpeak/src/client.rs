@@ -9,8 +9,8 @@ use secrecy::{ExposeSecret, SecretString};
 use utilconnect::http::{HttpClient, Idempotency, Response, vendor_error};
 use utilconnect::redact::KnownSecrets;
 use utilconnect::{
-    BuildContext, Callback, Capability, Clock, ConnectProvider, ConnectToken, Connection,
-    DataStatus, Digest, Error, ErrorKind, Mode, Operation, PendingSession, ProviderConfig, Result,
+    Callback, Capability, Clock, ConnectProvider, ConnectToken, Connection, DataStatus, Digest,
+    Error, ErrorKind, FromConfig, Mode, Operation, PendingSession, ProviderConfig, Result,
     SystemClock, TokenRequest, Url,
 };
 
@@ -43,6 +43,7 @@ pub const CALLBACK_TOKEN_PARAM: &str = "fp_cot";
 /// let table = utilconnect::ProviderConfig::from_json("flatpeak", serde_json::json!({
 ///     "account_id": "acc_1", "api_key": "sk_test_1",
 /// }));
+/// use utilconnect::FromConfig;
 /// let provider = utilconnect_flatpeak::FlatpeakProvider::from_config(&table)?;
 /// use utilconnect::ConnectProvider;
 /// assert_eq!(provider.descriptor().name(), "flatpeak");
@@ -83,30 +84,10 @@ impl FlatpeakProvider {
         })
     }
 
-    /// Builds the provider from its `[providers.flatpeak]` table.
-    pub fn from_config(table: &ProviderConfig) -> Result<Self> {
-        Self::new(table.extract()?)
-    }
-
-    /// Uses `clock` for the bearer's expiry (tests move a [`ManualClock`](utilconnect::ManualClock)).
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
     /// Forgets the cached bearer, so the next call logs in again (e.g. after rotating the
     /// API key, or to measure a flow that includes the login).
     pub async fn clear_bearer(&self) {
         self.bearer.clear().await;
-    }
-
-    pub(crate) fn build(
-        table: &ProviderConfig,
-        context: &BuildContext,
-    ) -> Result<Arc<dyn ConnectProvider>> {
-        Ok(Arc::new(
-            Self::from_config(table)?.with_clock(context.clock().clone()),
-        ))
     }
 
     async fn login(&self) -> Result<(SecretString, Duration)> {
@@ -239,6 +220,19 @@ impl FlatpeakProvider {
         url.query_pairs_mut()
             .append_pair("state", request.state().as_str());
         Ok(url)
+    }
+}
+
+impl FromConfig for FlatpeakProvider {
+    /// Builds the provider from its `[providers.flatpeak]` table.
+    fn from_config(table: &ProviderConfig) -> Result<Self> {
+        Self::new(table.extract()?)
+    }
+
+    /// Reads time from `clock` (the expiries it computes), e.g. a sandbox's.
+    fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 }
 

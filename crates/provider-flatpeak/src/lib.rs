@@ -90,7 +90,7 @@ pub const DESCRIPTOR: utilconnect::ProviderDescriptor = utilconnect::ProviderDes
     NAME,
     "Flatpeak Connect (tariff connection on Flatpeak's hosted web app)",
     CONFIG_KEYS,
-    FlatpeakProvider::build,
+    utilconnect::build_from_config::<FlatpeakProvider>,
     module_path!(),
 )
 .with_capabilities(client::CAPABILITIES)

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use utilconnect::FromConfig as _;
 
 use utilconnect::{Connector, DataStatus, ErrorKind, Mode, ProviderConfig, Url};
 use utilconnect_conformance::Harness;

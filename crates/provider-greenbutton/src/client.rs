@@ -11,8 +11,8 @@ use url::form_urlencoded;
 use utilconnect::http::{HttpClient, Idempotency, Response};
 use utilconnect::redact::KnownSecrets;
 use utilconnect::{
-    AccessCredentials, BuildContext, Callback, Capability, Clock, ConnectProvider, ConnectToken,
-    Connection, DataStatus, Error, ErrorKind, Operation, PendingSession, ProviderConfig, Result,
+    AccessCredentials, Callback, Capability, Clock, ConnectProvider, ConnectToken, Connection,
+    DataStatus, Error, ErrorKind, FromConfig, Operation, PendingSession, ProviderConfig, Result,
     State, SystemClock, TokenRequest, Url,
 };
 
@@ -60,6 +60,7 @@ const MAX_URI_CHARS: usize = 2048;
 ///         "scope": "FB=4_5_15;IntervalDuration=3600",
 ///     }},
 /// }));
+/// use utilconnect::FromConfig;
 /// let provider = utilconnect_greenbutton::GreenButtonProvider::from_config(&table)?;
 /// use utilconnect::ConnectProvider;
 /// assert_eq!(provider.descriptor().name(), "greenbutton");
@@ -90,29 +91,9 @@ impl GreenButtonProvider {
         })
     }
 
-    /// Builds the provider from its `[providers.greenbutton]` table.
-    pub fn from_config(table: &ProviderConfig) -> Result<Self> {
-        Self::new(GreenButtonConfig::from_table(table)?)
-    }
-
-    /// Reads time from `clock` (credential expiry), e.g. a sandbox's.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
     /// The configuration in force.
     pub fn config(&self) -> &GreenButtonConfig {
         &self.config
-    }
-
-    pub(crate) fn build(
-        table: &ProviderConfig,
-        context: &BuildContext,
-    ) -> Result<Arc<dyn ConnectProvider>> {
-        Ok(Arc::new(
-            Self::from_config(table)?.with_clock(context.clock().clone()),
-        ))
     }
 
     /// The custodian and scope of a flow: from its options, else the configured defaults.
@@ -287,6 +268,19 @@ fn code_of(callback: &Callback) -> Result<&SecretString> {
 
 fn invalid_option(message: String) -> Error {
     Error::new(ErrorKind::InvalidInput, Operation::CreateToken, message).with_provider(crate::NAME)
+}
+
+impl FromConfig for GreenButtonProvider {
+    /// Builds the provider from its `[providers.greenbutton]` table.
+    fn from_config(table: &ProviderConfig) -> Result<Self> {
+        Self::new(GreenButtonConfig::from_table(table)?)
+    }
+
+    /// Reads time from `clock` (the expiries it computes), e.g. a sandbox's.
+    fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
 }
 
 #[async_trait]

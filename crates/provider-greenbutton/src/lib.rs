@@ -111,7 +111,7 @@ pub const DESCRIPTOR: utilconnect::ProviderDescriptor = utilconnect::ProviderDes
     NAME,
     "Green Button Connect My Data (OAuth 2.0 at the utility; several utilities in one config)",
     CONFIG_KEYS,
-    GreenButtonProvider::build,
+    utilconnect::build_from_config::<GreenButtonProvider>,
     module_path!(),
 )
 .with_capabilities(client::CAPABILITIES);

@@ -10,8 +10,8 @@ use serde_json::Value;
 use utilconnect::http::{HttpClient, Idempotency, Response};
 use utilconnect::redact::KnownSecrets;
 use utilconnect::{
-    AccessCredentials, BuildContext, Callback, Capability, Clock, ConnectProvider, ConnectToken,
-    Connection, DataStatus, Error, ErrorKind, Operation, PendingSession, ProviderConfig, Result,
+    AccessCredentials, Callback, Capability, Clock, ConnectProvider, ConnectToken, Connection,
+    DataStatus, Error, ErrorKind, FromConfig, Operation, PendingSession, ProviderConfig, Result,
     SystemClock, TokenRequest, Url,
 };
 
@@ -41,6 +41,7 @@ pub const OPTION_KEYS: &[&str] = &["utility_slug", "utility_id"];
 /// let table = utilconnect::ProviderConfig::from_json("pelm", serde_json::json!({
 ///     "client_id": "my-client", "client_secret": "my-secret",
 /// }));
+/// use utilconnect::FromConfig;
 /// let provider = utilconnect_pelm::PelmProvider::from_config(&table)?;
 /// use utilconnect::ConnectProvider;
 /// assert_eq!(provider.descriptor().name(), "pelm");
@@ -69,26 +70,6 @@ impl PelmProvider {
             http,
             clock: Arc::new(SystemClock),
         })
-    }
-
-    /// Builds the provider from its `[providers.pelm]` table.
-    pub fn from_config(table: &ProviderConfig) -> Result<Self> {
-        Self::new(table.extract()?)
-    }
-
-    /// Reads time from `clock` (a credential's expiry), e.g. a sandbox's.
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    pub(crate) fn build(
-        table: &ProviderConfig,
-        context: &BuildContext,
-    ) -> Result<Arc<dyn ConnectProvider>> {
-        Ok(Arc::new(
-            Self::from_config(table)?.with_clock(context.clock().clone()),
-        ))
     }
 
     fn with_credentials(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -183,6 +164,19 @@ fn code_of(callback: &Callback) -> Result<&secrecy::SecretString> {
 
 fn invalid_option(message: String) -> Error {
     Error::new(ErrorKind::InvalidInput, Operation::CreateToken, message).with_provider(crate::NAME)
+}
+
+impl FromConfig for PelmProvider {
+    /// Builds the provider from its `[providers.pelm]` table.
+    fn from_config(table: &ProviderConfig) -> Result<Self> {
+        Self::new(table.extract()?)
+    }
+
+    /// Reads time from `clock` (the expiries it computes), e.g. a sandbox's.
+    fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
 }
 
 #[async_trait]

@@ -95,7 +95,7 @@ pub const DESCRIPTOR: utilconnect::ProviderDescriptor = utilconnect::ProviderDes
     NAME,
     "Pelm Connect (utility login on Pelm's hosted page)",
     CONFIG_KEYS,
-    PelmProvider::build,
+    utilconnect::build_from_config::<PelmProvider>,
     module_path!(),
 )
 .with_capabilities(client::CAPABILITIES)

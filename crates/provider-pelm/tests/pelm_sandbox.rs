@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use utilconnect::FromConfig as _;
 
 use secrecy::ExposeSecret;
 use utilconnect::Clock as _;

@@ -12,9 +12,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use async_trait::async_trait;
 use axum::Router;
 use url::Url;
-use utilconnect::{ManualClock, Operation, ProviderConfig, Result};
+use utilconnect::{ManualClock, Operation, ProviderConfig, ProviderDescriptor, Result};
 
-use crate::emulator::StartSandbox;
+use crate::emulator::{EmulatorState, StartSandbox};
 use crate::faults::Faults;
 use crate::record::RequestLog;
 use crate::server::SandboxServer;
@@ -31,21 +31,18 @@ pub trait VendorEmulator: Clone + Send + Sync + fmt::Debug + 'static {
     /// starts.
     type Options: Default + fmt::Debug + Send + Sync + 'static;
 
-    /// The registry name of the provider emulated.
-    const PROVIDER: &'static str;
+    /// The vendor's own tables (tokens, codes, page visits), behind the state's lock.
+    type Records: Send + 'static;
 
-    /// Request headers kept (redacted) in the request log, e.g. the provider descriptor's
-    /// [`recorded_headers`](utilconnect::ProviderDescriptor::recorded_headers).
-    fn recorded_headers() -> &'static [&'static str];
+    /// The descriptor of the provider emulated: its name, and the request headers its
+    /// request log keeps ([`recorded_headers`](utilconnect::ProviderDescriptor::recorded_headers)).
+    const DESCRIPTOR: &'static ProviderDescriptor;
 
     /// A fresh emulator on `clock`; issued tokens are named in `log`.
     fn new(options: Self::Options, clock: ManualClock, log: RequestLog) -> Self;
 
-    /// The options in force.
-    fn options(&self) -> &Self::Options;
-
-    /// The clock every expiry is read from.
-    fn clock(&self) -> &ManualClock;
+    /// The kit's state under this emulator: options, clock, issuer, records.
+    fn state(&self) -> &EmulatorState<Self::Options, Self::Records>;
 
     /// The vendor's routes, with this emulator as their state.
     fn router(&self) -> Router;
@@ -71,20 +68,22 @@ pub trait VendorEmulator: Clone + Send + Sync + fmt::Debug + 'static {
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// use async_trait::async_trait;
 /// use axum::{Router, routing::get};
-/// use utilconnect::{ManualClock, Operation, Result, Url};
-/// use utilconnect_sandbox::{Hosted, RequestLog, Route, Sandbox, UserAction, VendorEmulator};
+/// use utilconnect::{ManualClock, Operation, ProviderDescriptor, Result, Url};
+/// use utilconnect_sandbox::{EmulatorState, Hosted, RequestLog, Route, Sandbox, UserAction, VendorEmulator};
+///
+/// # fn build(_: &utilconnect::ProviderConfig, _: &utilconnect::BuildContext) -> Result<std::sync::Arc<dyn utilconnect::ConnectProvider>> { unimplemented!() }
+/// const TOY: ProviderDescriptor = ProviderDescriptor::new("toy", "a toy", &[], build, "doc");
 ///
 /// #[derive(Debug, Clone)]
-/// struct Toy(ManualClock, ());
+/// struct Toy(EmulatorState<(), ()>);
 ///
 /// #[async_trait]
 /// impl VendorEmulator for Toy {
 ///     type Options = ();
-///     const PROVIDER: &'static str = "toy";
-///     fn recorded_headers() -> &'static [&'static str] { &[] }
-///     fn new(_: (), clock: ManualClock, _: RequestLog) -> Self { Toy(clock, ()) }
-///     fn options(&self) -> &() { &self.1 }
-///     fn clock(&self) -> &ManualClock { &self.0 }
+///     type Records = ();
+///     const DESCRIPTOR: &'static ProviderDescriptor = &TOY;
+///     fn new(_: (), clock: ManualClock, log: RequestLog) -> Self { Toy(EmulatorState::new((), clock, log)) }
+///     fn state(&self) -> &EmulatorState<(), ()> { &self.0 }
 ///     fn router(&self) -> Router { Router::new().route("/ping", get(|| async { "pong" })) }
 ///     fn provider_table(&self, base: &Url) -> serde_json::Value {
 ///         serde_json::json!({ "api_base_url": base.as_str() })
@@ -116,7 +115,7 @@ impl<E: VendorEmulator> Hosted<E> {
     /// Starts an emulator with `options`, on `addr` if given (a fixed loopback port, for a
     /// person clicking through), else on a free loopback port.
     pub async fn start_with(options: E::Options, addr: Option<SocketAddr>) -> Result<Self> {
-        let log = RequestLog::recording(E::recorded_headers());
+        let log = RequestLog::recording(E::DESCRIPTOR.recorded_headers());
         let emulator = E::new(options, ManualClock::new(), log.clone());
         let addr = addr.unwrap_or_else(|| SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
         let server =
@@ -131,7 +130,7 @@ impl<E: VendorEmulator> Hosted<E> {
 
     /// The options in force.
     pub fn options(&self) -> &E::Options {
-        self.emulator.options()
+        &self.emulator.state().options
     }
 
     /// `path` on the emulator, e.g. `sandbox.url("/connect/")`.
@@ -144,7 +143,7 @@ impl<E: VendorEmulator> Hosted<E> {
 #[async_trait]
 impl<E: VendorEmulator> Sandbox for Hosted<E> {
     fn provider_name(&self) -> &'static str {
-        E::PROVIDER
+        E::DESCRIPTOR.name()
     }
 
     fn server(&self) -> &SandboxServer {
@@ -156,7 +155,7 @@ impl<E: VendorEmulator> Sandbox for Hosted<E> {
         if let Some(object) = table.as_object_mut() {
             object.insert("http".to_owned(), quick_http());
         }
-        ProviderConfig::from_json(E::PROVIDER, table)
+        ProviderConfig::from_json(E::DESCRIPTOR.name(), table)
     }
 
     fn known_secrets(&self) -> Vec<String> {
@@ -164,7 +163,7 @@ impl<E: VendorEmulator> Sandbox for Hosted<E> {
     }
 
     fn clock(&self) -> &ManualClock {
-        self.emulator.clock()
+        &self.emulator.state().clock
     }
 
     fn route(&self, operation: Operation) -> Option<Route> {
@@ -175,7 +174,7 @@ impl<E: VendorEmulator> Sandbox for Hosted<E> {
         self.emulator
             .act(self.server.base_url(), connect_url, action)
             .await
-            .map_err(|e| e.with_provider(E::PROVIDER))
+            .map_err(|e| e.with_provider(E::DESCRIPTOR.name()))
     }
 }
 

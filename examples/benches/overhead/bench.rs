@@ -7,6 +7,7 @@ pub(crate) use probes::connector_alone;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use utilconnect::FromConfig as _;
 
 use serde_json::Value;
 use utilconnect::{Connector, Started};

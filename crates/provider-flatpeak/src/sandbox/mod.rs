@@ -7,7 +7,7 @@
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! use utilconnect::Connector;
+//! use utilconnect::{Connector, FromConfig};
 //! use utilconnect_sandbox::{Sandbox, UserAction};
 //! use utilconnect_flatpeak::sandbox::FlatpeakSandbox;
 //!
@@ -32,11 +32,11 @@ use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::{ManualClock, Operation, Result, Url};
 use utilconnect_sandbox::{
-    Browser, Hosted, PasswordRound, RequestLog, Route, SandboxDescriptor, UserAction,
-    VendorEmulator, no_way_on, start_boxed,
+    Browser, EmulatorState, Hosted, PasswordRound, RequestLog, Route, SandboxDescriptor,
+    UserAction, VendorEmulator, no_way_on, start_boxed,
 };
 
-pub use emulator::{Emulator, SandboxOptions};
+pub use emulator::{Emulator, Records, SandboxOptions};
 use emulator::{PROVIDER_PASSWORD, PROVIDER_USERNAME};
 
 /// A running Flatpeak emulator. Dropping it stops the server.
@@ -45,22 +45,15 @@ pub type FlatpeakSandbox = Hosted<Emulator>;
 #[async_trait]
 impl VendorEmulator for Emulator {
     type Options = SandboxOptions;
-    const PROVIDER: &'static str = crate::NAME;
-
-    fn recorded_headers() -> &'static [&'static str] {
-        crate::DESCRIPTOR.recorded_headers()
-    }
+    type Records = Records;
+    const DESCRIPTOR: &'static utilconnect::ProviderDescriptor = &crate::DESCRIPTOR;
 
     fn new(options: SandboxOptions, clock: ManualClock, log: RequestLog) -> Self {
         Emulator::new(options, clock, log)
     }
 
-    fn options(&self) -> &SandboxOptions {
-        &self.options
-    }
-
-    fn clock(&self) -> &ManualClock {
-        &self.clock
+    fn state(&self) -> &EmulatorState<SandboxOptions, Records> {
+        self
     }
 
     fn router(&self) -> Router {

@@ -39,12 +39,12 @@ use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::{Error, ErrorKind, ManualClock, Operation, Result, Url};
 use utilconnect_sandbox::{
-    Browser, Hosted, PasswordRound, RequestLog, Route, SandboxDescriptor, UserAction,
-    VendorEmulator, no_way_on, start_boxed,
+    Browser, EmulatorState, Hosted, PasswordRound, RequestLog, Route, SandboxDescriptor,
+    UserAction, VendorEmulator, no_way_on, start_boxed,
 };
 
 use emulator::{CUSTOMER_PASSWORD, CUSTOMER_USERNAME};
-pub use emulator::{Emulator, SandboxCustodian, SandboxOptions};
+pub use emulator::{Emulator, Records, SandboxCustodian, SandboxOptions};
 
 /// A running Data Custodian emulator. Dropping it stops the server.
 pub type GreenButtonSandbox = Hosted<Emulator>;
@@ -55,22 +55,15 @@ const DEFAULT_CUSTODIAN: &str = "utility-a";
 #[async_trait]
 impl VendorEmulator for Emulator {
     type Options = SandboxOptions;
-    const PROVIDER: &'static str = crate::NAME;
-
-    fn recorded_headers() -> &'static [&'static str] {
-        crate::DESCRIPTOR.recorded_headers()
-    }
+    type Records = Records;
+    const DESCRIPTOR: &'static utilconnect::ProviderDescriptor = &crate::DESCRIPTOR;
 
     fn new(options: SandboxOptions, clock: ManualClock, log: RequestLog) -> Self {
         Emulator::new(options, clock, log)
     }
 
-    fn options(&self) -> &SandboxOptions {
-        &self.options
-    }
-
-    fn clock(&self) -> &ManualClock {
-        &self.clock
+    fn state(&self) -> &EmulatorState<SandboxOptions, Records> {
+        self
     }
 
     fn router(&self) -> Router {

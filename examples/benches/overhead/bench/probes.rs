@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use utilconnect::FromConfig as _;
 
 use serde_json::Value;
 use url::Url;
