@@ -54,6 +54,7 @@
 pub mod cases;
 mod harness;
 mod outcome;
+pub mod stores;
 mod suite;
 
 pub use harness::{CALLBACK, Harness};

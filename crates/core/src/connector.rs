@@ -239,7 +239,11 @@ impl Connector {
         let name = config.provider_name()?;
         let provider =
             registry::provider(name)?.build_with(&config.provider_config(name), context)?;
-        Ok(Self::builder(provider).clock(context.clock().clone()))
+        let store =
+            crate::store::session_store_from_config(&config.session_store_config(), context)?;
+        Ok(Self::builder(provider)
+            .clock(context.clock().clone())
+            .store(store))
     }
 
     /// The provider in use.

@@ -51,8 +51,8 @@ mod store;
 pub use callback::{Callback, MAX_CALLBACK_URL_BYTES, MAX_PARAM_BYTES, MAX_PARAMS};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    BaseUrl, Config, DEFAULT_CONFIG_FILE, ENV_PREFIX, MAX_CONFIG_BYTES, ProviderConfig, lenient,
-    limits,
+    BaseUrl, Config, DEFAULT_CONFIG_FILE, ENV_PREFIX, MAX_CONFIG_BYTES, ProviderConfig,
+    SESSION_STORE_TABLE, lenient, limits,
 };
 pub use connector::{ConnectUrl, Connector, ConnectorBuilder, REFRESH_REUSE, Started};
 pub use error::{
@@ -69,7 +69,10 @@ pub use registry::{
     build_provider, provider, providers,
 };
 pub use state::{Digest, STATE_BYTES, State};
-pub use store::{InMemorySessionStore, SessionStore};
+pub use store::{
+    DEFAULT_STORE_KIND, InMemorySessionStore, MAX_MEMORY_CAPACITY, SessionStore, StoreBuildFn,
+    StoreDescriptor, session_store_from_config, session_stores,
+};
 
 // Re-exported so provider crates share our versions.
 pub use async_trait::async_trait;

@@ -7,14 +7,22 @@ use crate::error::Error;
 
 /// Turns figment's error into ours, naming keys but never echoing values (a value in the
 /// wrong place may be a secret).
-pub(super) fn config_error(err: figment::Error, provider: Option<&str>) -> Error {
-    config_error_in(err, provider, None)
+pub(super) fn config_error(err: figment::Error, table: Option<&Table>) -> Error {
+    config_error_in(err, table, None)
+}
+
+/// Which table a value was read from, for errors: its dotted path (`providers.pelm`,
+/// `session_store`) and the provider it configures, if any.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Table<'a> {
+    pub path: &'a str,
+    pub provider: Option<&'a str>,
 }
 
 /// [`config_error`] for a table extracted from under `key`.
 pub(super) fn config_error_in(
     err: figment::Error,
-    provider: Option<&str>,
+    table: Option<&Table>,
     key: Option<&str>,
 ) -> Error {
     let problems: Vec<String> = err
@@ -26,17 +34,16 @@ pub(super) fn config_error_in(
                 .collect::<Vec<_>>()
                 .join(".");
             if path.is_empty() {
-                path =
-                    provider.map_or_else(|| "top level".to_owned(), |p| format!("providers.{p}"));
-            } else if let Some(p) = provider {
-                path = format!("providers.{p}.{path}");
+                path = table.map_or_else(|| "top level".to_owned(), |t| t.path.to_owned());
+            } else if let Some(t) = table {
+                path = format!("{}.{path}", t.path);
             }
             let source = e.metadata.as_ref().map(describe_source).unwrap_or_default();
             format!("{path}: {}{source}", describe(&e.kind))
         })
         .collect();
     let mut error = Error::config(format!("invalid configuration: {}", problems.join("; ")));
-    if let Some(p) = provider {
+    if let Some(p) = table.and_then(|t| t.provider) {
         error = error.with_provider(p);
     }
     error

@@ -38,9 +38,12 @@ use serde::de::DeserializeOwned;
 
 pub use base_url::BaseUrl;
 use env::VerbatimEnv;
-use errors::{config_error, config_error_in};
+use errors::{Table, config_error, config_error_in};
 
 use crate::error::{Error, Result};
+
+/// The table that chooses and configures the session store.
+pub const SESSION_STORE_TABLE: &str = "session_store";
 
 /// The file read by [`Config::load`] unless `UTILCONNECT_CONFIG` names another.
 pub const DEFAULT_CONFIG_FILE: &str = "utilconnect.toml";
@@ -63,6 +66,9 @@ struct TopLevel {
         reason = "validated for shape here, read per provider by focus"
     )]
     providers: BTreeMap<String, figment::value::Value>,
+    #[serde(default)]
+    #[allow(dead_code, reason = "validated for shape here, read by focus")]
+    session_store: Option<figment::value::Value>,
 }
 
 /// Loaded configuration: which provider to use and each provider's table.
@@ -143,10 +149,18 @@ impl Config {
 
     /// The `[providers.<name>]` table (empty when absent).
     pub fn provider_config(&self, name: &str) -> ProviderConfig {
+        let path = format!("providers.{name}");
         ProviderConfig {
             provider: name.to_owned(),
-            figment: self.figment.focus(&format!("providers.{name}")),
+            figment: self.figment.focus(&path),
+            path,
         }
+    }
+
+    /// The `[session_store]` table (empty when absent: the in-memory store), read by
+    /// [`Connector::from_config`](crate::Connector::from_config).
+    pub fn session_store_config(&self) -> ProviderConfig {
+        ProviderConfig::section(SESSION_STORE_TABLE, self.figment.focus(SESSION_STORE_TABLE))
     }
 }
 
@@ -168,7 +182,8 @@ fn check_size(bytes: u64, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// One provider's configuration table, handed to its builder.
+/// One configuration table, handed to its builder: a provider's (`[providers.<name>]`) or
+/// the session store's (`[session_store]`).
 ///
 /// ```
 /// use serde::Deserialize;
@@ -187,23 +202,51 @@ fn check_size(bytes: u64, what: &str) -> Result<()> {
 #[derive(Clone)]
 pub struct ProviderConfig {
     provider: String,
+    /// Where the table sits, for errors: `providers.pelm`, `session_store`.
+    path: String,
     figment: Figment,
 }
 
 impl ProviderConfig {
     /// A table built in code (sandboxes and tests use this to point a provider at an emulator).
     pub fn from_json(provider: impl Into<String>, table: serde_json::Value) -> Self {
-        Self {
-            provider: provider.into(),
-            figment: Figment::from(Serialized::defaults(table)),
-        }
+        Self::of_provider(provider.into(), Figment::from(Serialized::defaults(table)))
     }
 
     /// A table from TOML text.
     pub fn from_toml_str(provider: impl Into<String>, toml: &str) -> Self {
+        Self::of_provider(provider.into(), Figment::from(Toml::string(toml)))
+    }
+
+    /// The session store's table built in code, e.g. `{"kind": "redis", "url": …}`.
+    pub fn session_store_from_json(table: serde_json::Value) -> Self {
+        Self::section(
+            SESSION_STORE_TABLE,
+            Figment::from(Serialized::defaults(table)),
+        )
+    }
+
+    fn of_provider(provider: String, figment: Figment) -> Self {
         Self {
-            provider: provider.into(),
-            figment: Figment::from(Toml::string(toml)),
+            path: format!("providers.{provider}"),
+            provider,
+            figment,
+        }
+    }
+
+    /// A table that configures no provider (errors carry no provider name).
+    fn section(path: &str, figment: Figment) -> Self {
+        Self {
+            provider: String::new(),
+            path: path.to_owned(),
+            figment,
+        }
+    }
+
+    fn table(&self) -> Table<'_> {
+        Table {
+            path: &self.path,
+            provider: Some(self.provider.as_str()).filter(|p| !p.is_empty()),
         }
     }
 
@@ -220,6 +263,7 @@ impl ProviderConfig {
     pub fn merged(self, overlay: serde_json::Value) -> Self {
         Self {
             provider: self.provider,
+            path: self.path,
             figment: self.figment.merge(Serialized::defaults(overlay)),
         }
     }
@@ -230,12 +274,17 @@ impl ProviderConfig {
         self.figment
             .focus(key)
             .extract()
-            .map_err(|e| config_error_in(e, Some(&self.provider), Some(key)))
+            .map_err(|e| config_error_in(e, Some(&self.table()), Some(key)))
     }
 
-    /// The provider this table belongs to.
+    /// The provider this table belongs to (empty for a table that configures none).
     pub fn provider(&self) -> &str {
         &self.provider
+    }
+
+    /// Where the table sits in the configuration, e.g. `providers.pelm` or `session_store`.
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// Deserializes the table into the provider's config struct.
@@ -245,14 +294,14 @@ impl ProviderConfig {
     pub fn extract<T: DeserializeOwned>(&self) -> Result<T> {
         self.figment
             .extract()
-            .map_err(|e| config_error(e, Some(&self.provider)))
+            .map_err(|e| config_error(e, Some(&self.table())))
     }
 }
 
 impl fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProviderConfig")
-            .field("provider", &self.provider)
+            .field("path", &self.path)
             .finish_non_exhaustive()
     }
 }

@@ -16,6 +16,13 @@ use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::flow::PendingSession;
 use crate::state::Digest;
 
+mod registry;
+
+pub use registry::{
+    DEFAULT_STORE_KIND, MAX_MEMORY_CAPACITY, StoreBuildFn, StoreDescriptor,
+    session_store_from_config, session_stores,
+};
+
 /// Storage for pending sessions.
 #[async_trait]
 pub trait SessionStore: Send + Sync + fmt::Debug {
