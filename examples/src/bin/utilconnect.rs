@@ -11,7 +11,8 @@
 //!
 //! The provider and its credentials come from `utilconnect.toml` / `UTILCONNECT_*`
 //! (`--provider` overrides the name). `token` keeps the pending session (no secrets: digests
-//! only) in `.utilconnect-sessions.json` for `complete`.
+//! only) for `complete` in the store `[session_store]` configures (e.g. Redis), or else, since
+//! an in-memory store ends with the process, in the directory `.utilconnect-sessions/`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -55,16 +56,16 @@ enum Command {
         /// Vendor options as key=value (e.g. utility_slug=pge).
         #[arg(long = "option", value_name = "KEY=VALUE")]
         options: Vec<String>,
-        /// Where to keep the pending session.
-        #[arg(long, default_value = ".utilconnect-sessions.json")]
+        /// Where to keep the pending session, unless `[session_store]` names a shared store.
+        #[arg(long, default_value = ".utilconnect-sessions")]
         sessions: PathBuf,
     },
     /// Finish a flow started by `token`, from the URL the browser came back to.
     Complete {
         /// The full callback URL.
         callback_url: String,
-        /// Where `token` kept the pending session.
-        #[arg(long, default_value = ".utilconnect-sessions.json")]
+        /// Where `token` kept the pending session, unless `[session_store]` names a shared store.
+        #[arg(long, default_value = ".utilconnect-sessions")]
         sessions: PathBuf,
     },
     /// Run a whole flow with a loopback callback listener.
@@ -111,6 +112,28 @@ fn step(message: &str) {
     eprintln!("… {message}");
 }
 
+/// A connector whose pending sessions outlive this process: the configured store when
+/// `[session_store]` names one other than memory, else files in `sessions`. Also says where.
+fn connector_between_processes(
+    config: &Config,
+    name: &str,
+    sessions: &std::path::Path,
+) -> Result<(Connector, String)> {
+    let builder = Connector::builder_from_config(&config.clone().with_provider(name))?;
+    let table: serde_json::Value = config.session_store_config().extract()?;
+    match table.get("kind").and_then(serde_json::Value::as_str) {
+        Some(kind) if kind != utilconnect::DEFAULT_STORE_KIND => {
+            Ok((builder.build(), format!("the `{kind}` session store")))
+        }
+        _ => Ok((
+            builder
+                .store(Arc::new(FileSessionStore::new(sessions)))
+                .build(),
+            format!("{}/", sessions.display()),
+        )),
+    }
+}
+
 async fn run(cli: Cli) -> Result<()> {
     let config = Config::load()?;
     match cli.command {
@@ -122,17 +145,12 @@ async fn run(cli: Cli) -> Result<()> {
             sessions,
         } => {
             let name = chosen_provider(cli.provider.as_deref(), &config)?;
-            let connector = Connector::builder_from_config(&config.with_provider(&name))?
-                .store(Arc::new(FileSessionStore::new(&sessions)))
-                .build();
+            let (connector, kept_in) = connector_between_processes(&config, &name, &sessions)?;
             step(&format!("creating a {name} connect token"));
             let started = connector
                 .start_with(&user, &callback, parse_options(&options)?)
                 .await?;
-            eprintln!(
-                "pending session kept in {} (no secrets)",
-                sessions.display()
-            );
+            eprintln!("pending session kept in {kept_in} (no secrets)");
             println!("{}", started.connect_url.expose());
             Ok(())
         }
@@ -141,9 +159,7 @@ async fn run(cli: Cli) -> Result<()> {
             sessions,
         } => {
             let name = chosen_provider(cli.provider.as_deref(), &config)?;
-            let connector = Connector::builder_from_config(&config.with_provider(&name))?
-                .store(Arc::new(FileSessionStore::new(&sessions)))
-                .build();
+            let (connector, _) = connector_between_processes(&config, &name, &sessions)?;
             step(&format!("completing the {name} flow"));
             let connection = connector.finish(&callback_url).await?;
             print_connection(&connection);
