@@ -65,11 +65,11 @@ pub async fn sandbox_target(provider: &str) -> Result<Target> {
     })
 }
 
-/// A connector for `provider` against the real vendor, from `config` (file and environment).
+/// A connector for `provider` against the real vendor, from `config` (file and environment),
+/// with the session store `[session_store]` configures.
 pub fn live_target(provider: &str, config: &Config) -> Result<Target> {
-    let built = utilconnect::build_provider(provider, &config.provider_config(provider))?;
     Ok(Target {
-        connector: Connector::new(built),
+        connector: Connector::from_config(&config.clone().with_provider(provider))?,
         sandbox: None,
     })
 }

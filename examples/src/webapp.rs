@@ -1,10 +1,9 @@
-//! A small web app: "Connect your utility account", a session cookie, the callback route and
-//! a result page that shows the connection (never a secret). The provider comes from config;
+//! A small web app: "Connect your utility account", cookies for the user and the flow, the
+//! callback route and a result page that shows the connection (never a secret). The provider comes from config;
 //! by default it runs against that provider's embedded sandbox.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{OriginalUri, State as AxumState};
@@ -17,20 +16,18 @@ use url::Url;
 use utilconnect::{Callback, Connection, Connector, Error, State};
 use utilconnect_sandbox::escape_html;
 
-const COOKIE: &str = "uc_session";
+/// The browser's user id (the app's own notion of who is signed in; here, made up).
+const USER_COOKIE: &str = "uc_user";
+/// The state of the flow this browser started: the callback must carry the same one.
+const FLOW_COOKIE: &str = "uc_flow";
 
-/// One browser's session: who they are and the flow they started.
-#[derive(Debug, Clone)]
-struct BrowserSession {
-    user_id: String,
-    pending_state: Option<State>,
-}
-
-/// The web app's state.
+/// The web app's state. It keeps nothing per browser: who the user is and which flow they
+/// started live in the browser's cookies, and pending flows in the connector's session
+/// store, so any number of instances can serve one browser (with a shared store, e.g.
+/// Redis, configured in `[session_store]`).
 pub struct WebApp {
     connector: Connector,
     public_url: Url,
-    sessions: Mutex<HashMap<String, BrowserSession>>,
 }
 
 impl std::fmt::Debug for WebApp {
@@ -48,12 +45,7 @@ impl WebApp {
         Arc::new(Self {
             connector,
             public_url,
-            sessions: Mutex::new(HashMap::new()),
         })
-    }
-
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, BrowserSession>> {
-        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -84,46 +76,40 @@ pub async fn serve(
     Ok((base, task))
 }
 
-fn session_id(headers: &HeaderMap) -> Option<String> {
+/// The value of cookie `name`, if the browser sent one.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_owned())
 }
 
-/// The session for this browser, created (with a Set-Cookie) if it has none.
-fn session(app: &WebApp, headers: &HeaderMap) -> Result<(String, Option<HeaderValue>), Error> {
-    if let Some(id) = session_id(headers).filter(|id| app.sessions().contains_key(id)) {
+/// The browser's user id from its cookie (checked: the browser may send anything), or a
+/// new one with the `Set-Cookie` that keeps it.
+fn user(headers: &HeaderMap) -> Result<(String, Option<HeaderValue>), Error> {
+    let valid =
+        |id: &String| id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if let Some(id) = cookie(headers, USER_COOKIE).filter(valid) {
         return Ok((id, None));
     }
-    let id = State::generate()?.as_str().to_owned();
-    let n = app.sessions().len() + 1;
-    app.sessions().insert(
-        id.clone(),
-        BrowserSession {
-            user_id: format!("web-user-{n}"),
-            pending_state: None,
-        },
-    );
-    let cookie = format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax");
-    let value = HeaderValue::from_str(&cookie).map_err(|e| Error::config(e.to_string()))?;
-    Ok((id, Some(value)))
+    let id = format!("web-user-{}", &State::generate()?.as_str()[..8]).replace('_', "x");
+    Ok((id.clone(), Some(set_cookie(USER_COOKIE, &id)?)))
+}
+
+fn set_cookie(name: &str, value: &str) -> Result<HeaderValue, Error> {
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax"))
+        .map_err(|e| Error::config(e.to_string()))
 }
 
 async fn index(AxumState(app): AxumState<Arc<WebApp>>, headers: HeaderMap) -> Response {
-    let (id, cookie) = match session(&app, &headers) {
-        Ok(session) => session,
+    let (user, cookie) = match user(&headers) {
+        Ok(user) => user,
         Err(err) => return error_page(&err),
     };
-    let user = app
-        .sessions()
-        .get(&id)
-        .map(|s| s.user_id.clone())
-        .unwrap_or_default();
     let provider = app.connector.provider().descriptor();
     let body = format!(
         r#"<h1>Utility data</h1>
@@ -134,37 +120,35 @@ async fn index(AxumState(app): AxumState<Arc<WebApp>>, headers: HeaderMap) -> Re
         escape_html(&user),
         escape_html(provider.name()),
     );
-    with_cookie(
+    with_cookies(
         Html(page("Connect your utility account", &body)).into_response(),
-        cookie,
+        cookie.into_iter(),
     )
 }
 
 async fn connect(AxumState(app): AxumState<Arc<WebApp>>, headers: HeaderMap) -> Response {
-    let (id, cookie) = match session(&app, &headers) {
-        Ok(session) => session,
+    let (user, user_cookie) = match user(&headers) {
+        Ok(user) => user,
         Err(err) => return error_page(&err),
-    };
-    let Some(user) = app.sessions().get(&id).map(|s| s.user_id.clone()) else {
-        return (StatusCode::BAD_REQUEST, "no session").into_response();
     };
     let callback = app
         .public_url
         .join("/callback")
         .map(|u| u.to_string())
         .unwrap_or_default();
-    match app.connector.start(&user, &callback).await {
-        Ok(started) => {
-            if let Some(session) = app.sessions().get_mut(&id) {
-                session.pending_state = Some(started.state.clone());
-            }
-            with_cookie(
-                Redirect::to(started.connect_url.expose().as_str()).into_response(),
-                cookie,
-            )
-        }
-        Err(err) => error_page(&err),
-    }
+    let started = match app.connector.start(&user, &callback).await {
+        Ok(started) => started,
+        Err(err) => return error_page(&err),
+    };
+    // The state goes in an HttpOnly cookie: the callback must come back to this browser.
+    let flow_cookie = match set_cookie(FLOW_COOKIE, started.state.as_str()) {
+        Ok(cookie) => cookie,
+        Err(err) => return error_page(&err),
+    };
+    with_cookies(
+        Redirect::to(started.connect_url.expose().as_str()).into_response(),
+        user_cookie.into_iter().chain([flow_cookie]),
+    )
 }
 
 async fn callback(
@@ -173,13 +157,10 @@ async fn callback(
     OriginalUri(uri): OriginalUri,
 ) -> Response {
     let target = uri.to_string();
-    // Bind the flow to this browser: the callback's state must be the one this session
-    // started (the connector checks it against its store as well).
-    let expected = session_id(&headers).and_then(|id| {
-        app.sessions()
-            .get_mut(&id)
-            .and_then(|s| s.pending_state.take())
-    });
+    // Bind the flow to this browser: the callback's state must be the one its cookie holds.
+    // The cookie stays until the next flow, so a temporary failure can be finished again
+    // and a used callback is reported as used by the connector.
+    let expected = cookie(&headers, FLOW_COOKIE).and_then(|s| State::parse(&s).ok());
     let returned = Callback::parse(&target)
         .ok()
         .and_then(|cb| cb.state().map(str::to_owned))
@@ -191,7 +172,7 @@ async fn callback(
             let err = Error::new(
                 utilconnect::ErrorKind::StateMismatch,
                 utilconnect::Operation::Complete,
-                "this callback belongs to a flow started in another browser session",
+                "this callback belongs to a flow this browser did not start",
             );
             return error_page(&err);
         }
@@ -202,9 +183,9 @@ async fn callback(
     }
 }
 
-fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
-    if let Some(cookie) = cookie {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
+fn with_cookies(mut response: Response, cookies: impl Iterator<Item = HeaderValue>) -> Response {
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }

@@ -101,11 +101,18 @@ fn complete_without_a_session_is_a_state_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_cli_processes_keep_every_pending_session() {
     use utilconnect_sandbox::{Sandbox, UserAction};
-    let sandbox = utilconnect_pelm::sandbox::PelmSandbox::start().await.unwrap();
+    let sandbox = utilconnect_pelm::sandbox::PelmSandbox::start()
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().expect("dir");
     let table: serde_json::Value = sandbox.provider_config().extract().unwrap();
     let mut toml = String::from("provider = \"pelm\"\n[providers.pelm]\n");
-    for (key, value) in table.as_object().unwrap().iter().filter(|(k, _)| *k != "http") {
+    for (key, value) in table
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| *k != "http")
+    {
         toml.push_str(&format!("{key} = {value}\n"));
     }
     std::fs::write(dir.path().join("utilconnect.toml"), toml).unwrap();
@@ -139,8 +146,16 @@ async fn concurrent_cli_processes_keep_every_pending_session() {
     let callback = sandbox.act(&url, UserAction::Approve).await.unwrap();
     let out = cli(&["complete", callback.as_str()]).await.unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("user-0-0"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("user-0-0"),
+        "{}",
+        text(&out.stdout)
+    );
     let again = cli(&["complete", callback.as_str()]).await.unwrap();
     assert!(!again.status.success());
-    assert!(text(&again.stderr).contains("state mismatch"), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("state mismatch"),
+        "{}",
+        text(&again.stderr)
+    );
 }

@@ -202,3 +202,28 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Without persistence a restart forgets pending flows: the store answers "none", which the
+/// connector reports as an unknown state (start a new flow), never as something else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_persistence_a_restart_forgets_flows_and_says_so() {
+    let mut server = RedisServer::start().await.unwrap();
+    let store = store(&server.url());
+    let forgotten = session("forgotten", "user-1", Duration::from_secs(600));
+    store.put(forgotten.clone()).await.unwrap();
+    server.restart().await.unwrap();
+    let mut answer = None;
+    for _ in 0..50 {
+        match store.take(&forgotten.state_digest).await {
+            Ok(found) => {
+                answer = Some(found);
+                break;
+            }
+            Err(err) => {
+                assert!(err.is_temporary(), "{err}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    assert_eq!(answer, Some(None), "the restarted server has no such flow");
+}
