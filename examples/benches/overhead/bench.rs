@@ -2,6 +2,7 @@
 //! measurements that compare them.
 
 mod probes;
+mod stores;
 
 pub(crate) use probes::connector_alone;
 
@@ -76,8 +77,13 @@ impl Bench {
                 p.clear_bearer().await;
             }
         }
+        self.flow_on(&self.connector, user).await
+    }
+
+    /// One flow through `connector`; the time spent in its calls (start and finish).
+    pub(crate) async fn flow_on(&self, connector: &Connector, user: &str) -> Duration {
         let t0 = Instant::now();
-        let started: Started = self.connector.start(user, CALLBACK).await.expect("start");
+        let started: Started = connector.start(user, CALLBACK).await.expect("start");
         let api = t0.elapsed();
         let callback = self
             .sandbox
@@ -85,10 +91,7 @@ impl Bench {
             .await
             .expect("act");
         let t1 = Instant::now();
-        self.connector
-            .finish(callback.as_str())
-            .await
-            .expect("finish");
+        connector.finish(callback.as_str()).await.expect("finish");
         api + t1.elapsed()
     }
 

@@ -123,6 +123,14 @@ fn main() {
             bench.cold_start().await;
             if provider == "flatpeak" {
                 bench.logins(sizes.logins_calls).await;
+            } else {
+                bench
+                    .store_comparison(
+                        sizes.concurrent_flows,
+                        sizes.concurrent_rounds,
+                        sizes.latency_iterations,
+                    )
+                    .await;
             }
         }
     });
