@@ -1,4 +1,4 @@
-//! A Redis [`SessionStore`] for [`utilconnect`]: pending flows shared by every instance of an
+//! A Redis [`SessionStore`](utilconnect::SessionStore) for [`utilconnect`]: pending flows shared by every instance of an
 //! app, so the user's `start` may land on one instance and the vendor's callback on another.
 //!
 //! Choose it by config; linking the crate registers the `redis` kind:
