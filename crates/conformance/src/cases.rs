@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 use utilconnect::{Capability, ErrorKind, Operation, ProviderConfig, State};
-use utilconnect_sandbox::{FaultAction, LogCapture, UserAction};
+use utilconnect_sandbox::{FaultAction, LogCapture, SignedRequest, UserAction, WebhookFault};
 
 use crate::harness::{CALLBACK, Harness};
 use crate::outcome::{CaseResult, Failure, check, expect_kind};
@@ -582,4 +582,160 @@ pub async fn refresh(h: &Harness) -> CaseResult {
         "connection": h.connection_snapshot(&again),
         "refresh_requests": requests,
     })))
+}
+
+/// The webhook the sandbox sent for a finished flow, as the app's route receives it.
+async fn flow_webhook(
+    h: &Harness,
+    connector: &utilconnect::Connector,
+    fault: Option<WebhookFault>,
+) -> Result<(utilconnect::Connection, SignedRequest), Failure> {
+    let connection = h.connect(connector, "webhook-user").await?;
+    let request = h
+        .sandbox()
+        .last_webhook(fault)
+        .ok_or_else(|| Failure::new("the sandbox sent no webhook for a finished flow"))?;
+    Ok((connection, request))
+}
+
+/// For providers that offer [`Capability::Webhooks`]: the webhook a finished flow sends is
+/// verified and read into an event about that connection.
+pub async fn webhook_verified(h: &Harness) -> CaseResult {
+    let connector = h.connector(None)?;
+    let (connection, request) = flow_webhook(h, &connector, None).await?;
+    let event = connector
+        .webhook(&request.headers, &request.body)
+        .await
+        .map_err(Failure::from)?;
+    check(
+        event.kind() == utilconnect::EventKind::ConnectionCompleted,
+        format!("a finished flow's webhook reads as {:?}", event.kind()),
+    )?;
+    check(
+        !event.is_duplicate(),
+        "a first delivery is reported as a duplicate",
+    )?;
+    for (name, value) in event.vendor_ids() {
+        if let Some(linked) = connection.vendor_id(name) {
+            check(
+                linked == value,
+                format!("the event's `{name}` is not the connection's"),
+            )?;
+        }
+    }
+    let log = h.sandbox().requests();
+    let ids: serde_json::Map<String, Value> = event
+        .vendor_ids()
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(log.normalise_text(v))))
+        .collect();
+    Ok(Some(json!({
+        "kind": event.kind(),
+        "raw_type": event.raw_type(),
+        "id": log.normalise_text(event.id()),
+        "vendor_ids": ids,
+    })))
+}
+
+/// A webhook whose body or signature was changed, or signed with a key the vendor does not
+/// publish or with scheme `none`, is rejected, naming the check.
+pub async fn webhook_tampered(h: &Harness) -> CaseResult {
+    let connector = h.connector(None)?;
+    let (_, mut request) = flow_webhook(h, &connector, None).await?;
+    if let Some(last) = request.body.last_mut() {
+        *last ^= 0x01;
+    }
+    let mut table = serde_json::Map::new();
+    let tampered = connector.webhook(&request.headers, &request.body).await;
+    table.insert(
+        "body changed".into(),
+        rejection(tampered, utilconnect::WebhookCheck::Signature)?,
+    );
+    for (name, fault, expected) in [
+        (
+            "bad signature",
+            WebhookFault::BadSignature,
+            utilconnect::WebhookCheck::Signature,
+        ),
+        (
+            "unknown key",
+            WebhookFault::UnknownKey,
+            utilconnect::WebhookCheck::UnknownKey,
+        ),
+        (
+            "scheme none",
+            WebhookFault::SchemeNone,
+            utilconnect::WebhookCheck::Scheme,
+        ),
+    ] {
+        let request = h
+            .sandbox()
+            .last_webhook(Some(fault))
+            .ok_or_else(|| Failure::new("no webhook"))?;
+        let result = connector.webhook(&request.headers, &request.body).await;
+        table.insert(name.into(), rejection(result, expected)?);
+    }
+    Ok(Some(Value::Object(table)))
+}
+
+/// A webhook signed long ago (a replay) is rejected on its timestamp.
+pub async fn webhook_replay(h: &Harness) -> CaseResult {
+    let connector = h.connector(None)?;
+    let (_, request) = flow_webhook(h, &connector, Some(WebhookFault::StaleTimestamp)).await?;
+    let result = connector.webhook(&request.headers, &request.body).await;
+    Ok(Some(json!({
+        "stale timestamp": rejection(result, utilconnect::WebhookCheck::Timestamp)?
+    })))
+}
+
+/// The same event delivered twice: both verify, the second is reported as a duplicate.
+pub async fn webhook_duplicate(h: &Harness) -> CaseResult {
+    let connector = h.connector(None)?;
+    let (_, request) = flow_webhook(h, &connector, None).await?;
+    let first = connector
+        .webhook(&request.headers, &request.body)
+        .await
+        .map_err(Failure::from)?;
+    let again = h
+        .sandbox()
+        .last_webhook(None)
+        .ok_or_else(|| Failure::new("no webhook"))?;
+    let second = connector
+        .webhook(&again.headers, &again.body)
+        .await
+        .map_err(Failure::from)?;
+    check(
+        !first.is_duplicate(),
+        "the first delivery is reported as a duplicate",
+    )?;
+    check(
+        second.is_duplicate(),
+        "the second delivery of one event is not reported as a duplicate",
+    )?;
+    check(
+        second.id() == first.id(),
+        "a redelivery changed the event id",
+    )?;
+    Ok(None)
+}
+
+/// The error of a rejected webhook: the expected check, never the body.
+fn rejection(
+    result: utilconnect::Result<utilconnect::Event>,
+    expected: utilconnect::WebhookCheck,
+) -> Result<Value, Failure> {
+    let err = match result {
+        Ok(event) => {
+            return Err(Failure::new(format!(
+                "a webhook that should fail `{expected}` was accepted as {:?}",
+                event.kind()
+            )));
+        }
+        Err(err) => err,
+    };
+    check(
+        err.kind() == ErrorKind::WebhookRejected && err.webhook_check() == Some(expected),
+        format!("expected a `{expected}` rejection, got: {err}"),
+    )?;
+    Ok(json!(err.to_string()))
 }

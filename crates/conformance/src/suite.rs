@@ -74,6 +74,10 @@ pub const CASES: &[Case] = &[
     case!(concurrency, []),
     case!(connection_reuse, []),
     case!(refresh, [Refresh]),
+    case!(webhook_verified, [Webhooks]),
+    case!(webhook_tampered, [Webhooks]),
+    case!(webhook_replay, [Webhooks]),
+    case!(webhook_duplicate, [Webhooks]),
 ];
 
 /// The environment variable that turns on live mode for one provider.

@@ -19,6 +19,7 @@ use crate::registry::{self, BuildContext, ProviderDescriptor};
 use crate::single_flight::SingleFlight;
 use crate::state::{Digest, State};
 use crate::store::{InMemorySessionStore, SessionStore};
+use crate::webhook::{EVENT_ID_RETENTION, Event, EventStore, InMemoryEventStore};
 
 /// The vendor's hosted page for one flow. It carries the connect token (and the state), so
 /// `Debug` and `Display` redact them; use [`expose`](Self::expose) for the redirect.
@@ -160,6 +161,7 @@ pub struct Started {
 pub struct Connector {
     provider: Arc<dyn ConnectProvider>,
     store: Arc<dyn SessionStore>,
+    events: Arc<dyn EventStore>,
     clock: Arc<dyn Clock>,
     options: Options,
     callback_urls: Arc<LastParsed>,
@@ -200,6 +202,7 @@ impl Connector {
         ConnectorBuilder {
             provider,
             store: None,
+            events: None,
             clock: Arc::new(SystemClock),
             options: Options::new(),
         }
@@ -340,6 +343,37 @@ impl Connector {
     pub async fn revoke(&self, connection: &Connection) -> Result<()> {
         self.require(Capability::Revoke)?;
         self.provider.revoke(connection).await
+    }
+
+    /// Verifies a webhook the vendor sent (its headers and its raw body, bytes as received:
+    /// read the body before any JSON parsing) and reads it into an [`Event`], for providers
+    /// that offer [`Capability::Webhooks`](crate::Capability::Webhooks). Works with any web
+    /// framework: it needs only an `http::HeaderMap` and bytes.
+    ///
+    /// A redelivered event comes back with [`Event::is_duplicate`]: acknowledge it (2xx) and
+    /// do not act on it twice. A request that fails verification is an
+    /// [`ErrorKind::WebhookRejected`] error naming the check
+    /// ([`Error::webhook_check`]): answer 4xx; nothing from the body is in the error.
+    pub async fn webhook(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<Event> {
+        self.require(Capability::Webhooks)?;
+        let name = self.provider.descriptor().name();
+        let span = tracing::info_span!("utilconnect.webhook", provider = name);
+        async {
+            let event = self
+                .provider
+                .verify_webhook(headers, body)
+                .await
+                .map_err(|e| e.with_provider(name))?;
+            let seen = self
+                .events
+                .seen(name, event.id(), EVENT_ID_RETENTION)
+                .await
+                .map_err(|e| e.with_provider(name))?;
+            tracing::info!(kind = ?event.kind(), duplicate = seen, "webhook verified");
+            Ok(event.marked_duplicate(seen))
+        }
+        .instrument(span)
+        .await
     }
 
     fn require(&self, capability: Capability) -> Result<()> {
@@ -531,6 +565,7 @@ impl fmt::Debug for Connector {
 pub struct ConnectorBuilder {
     provider: Arc<dyn ConnectProvider>,
     store: Option<Arc<dyn SessionStore>>,
+    events: Option<Arc<dyn EventStore>>,
     clock: Arc<dyn Clock>,
     options: Options,
 }
@@ -545,6 +580,13 @@ impl fmt::Debug for ConnectorBuilder {
 }
 
 impl ConnectorBuilder {
+    /// Uses `events` to recognise redelivered webhooks (default: in memory, this process
+    /// only; give instances behind one load balancer a shared one).
+    pub fn event_store(mut self, events: Arc<dyn EventStore>) -> Self {
+        self.events = Some(events);
+        self
+    }
+
     /// Keeps pending sessions in `store` (default: an [`InMemorySessionStore`]).
     pub fn store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.store = Some(store);
@@ -569,9 +611,13 @@ impl ConnectorBuilder {
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(InMemorySessionStore::with_clock(self.clock.clone())));
+        let events = self
+            .events
+            .unwrap_or_else(|| Arc::new(InMemoryEventStore::with_clock(self.clock.clone())));
         Connector {
             provider: self.provider,
             store,
+            events,
             clock: self.clock,
             options: self.options,
             callback_urls: Arc::default(),

@@ -78,6 +78,9 @@ pub enum ErrorKind {
     Pending,
     /// The provider does not support this operation or option.
     Unsupported,
+    /// A webhook failed verification; [`Error::webhook_check`] says which check. Answer the
+    /// sender with a 4xx and do not act on it.
+    WebhookRejected,
     /// The user's grant is gone (revoked at the vendor, or its refresh token expired): no
     /// call with these credentials can succeed; send the user through Connect again.
     ReauthorizationRequired,
@@ -128,6 +131,7 @@ impl ErrorKind {
             Self::Pending => "pending",
             Self::Unsupported => "unsupported",
             Self::ReauthorizationRequired => "reauthorization required",
+            Self::WebhookRejected => "webhook rejected",
             Self::Unexpected => "unexpected response",
         }
     }
@@ -208,6 +212,8 @@ pub enum Operation {
     Refresh,
     /// Ending the app's access at the vendor (an optional operation).
     Revoke,
+    /// Verifying and reading a webhook the vendor sent (an optional operation).
+    Webhook,
 }
 
 impl Operation {
@@ -223,6 +229,7 @@ impl Operation {
             Self::Store => "store",
             Self::Refresh => "refresh",
             Self::Revoke => "revoke",
+            Self::Webhook => "webhook",
         }
     }
 }
@@ -268,6 +275,7 @@ struct Inner {
     body_excerpt: Option<String>,
     // Shared, so errors can be cloned (one refresh's error is every waiter's).
     source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
+    webhook_check: Option<crate::webhook::WebhookCheck>,
 }
 
 /// The result type of utilconnect calls.
@@ -298,8 +306,29 @@ impl Error {
                 json_path: None,
                 body_excerpt: None,
                 source: None,
+                webhook_check: None,
             }),
         }
+    }
+
+    /// A [`ErrorKind::WebhookRejected`] error: `check` failed, `message` says how (never
+    /// with the body, which is the sender's).
+    ///
+    /// ```
+    /// use utilconnect::{Error, WebhookCheck};
+    /// let err = Error::webhook(WebhookCheck::Timestamp, "signed 10 minutes ago");
+    /// assert_eq!(err.webhook_check(), Some(WebhookCheck::Timestamp));
+    /// ```
+    #[cold]
+    pub fn webhook(check: crate::webhook::WebhookCheck, message: impl Into<String>) -> Self {
+        let mut err = Self::new(ErrorKind::WebhookRejected, Operation::Webhook, message);
+        err.inner.webhook_check = Some(check);
+        err
+    }
+
+    /// For a rejected webhook, the check that failed.
+    pub fn webhook_check(&self) -> Option<crate::webhook::WebhookCheck> {
+        self.inner.webhook_check
     }
 
     /// Shorthand for a [`ErrorKind::Config`] error.

@@ -47,6 +47,7 @@ mod registry;
 mod single_flight;
 mod state;
 mod store;
+mod webhook;
 
 pub use callback::{Callback, MAX_CALLBACK_URL_BYTES, MAX_PARAM_BYTES, MAX_PARAMS};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -72,6 +73,9 @@ pub use state::{Digest, STATE_BYTES, State};
 pub use store::{
     DEFAULT_STORE_KIND, InMemorySessionStore, MAX_MEMORY_CAPACITY, SessionStore, StoreBuildFn,
     StoreDescriptor, session_store_from_config, session_stores,
+};
+pub use webhook::{
+    EVENT_ID_RETENTION, Event, EventKind, EventStore, InMemoryEventStore, WebhookCheck,
 };
 
 // Re-exported so provider crates share our versions.

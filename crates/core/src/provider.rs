@@ -12,6 +12,7 @@ use crate::callback::Callback;
 use crate::error::{Error, ErrorKind, Operation, Result};
 use crate::flow::{ConnectToken, Connection, PendingSession, TokenRequest};
 use crate::registry::ProviderDescriptor;
+use crate::webhook::Event;
 
 /// Something a provider can or cannot do; the conformance suite skips cases by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,6 +38,9 @@ pub enum Capability {
     Refresh,
     /// An optional operation: [`ConnectProvider::revoke`] ends the app's access.
     Revoke,
+    /// An optional operation: [`ConnectProvider::verify_webhook`] checks and reads the
+    /// vendor's signed webhooks.
+    Webhooks,
 }
 
 impl Capability {
@@ -45,6 +49,7 @@ impl Capability {
         match self {
             Self::Refresh => Some(Operation::Refresh),
             Self::Revoke => Some(Operation::Revoke),
+            Self::Webhooks => Some(Operation::Webhook),
             _ => None,
         }
     }
@@ -150,6 +155,14 @@ pub trait ConnectProvider: Send + Sync + fmt::Debug {
     async fn revoke(&self, connection: &Connection) -> Result<()> {
         let _ = connection;
         Err(unsupported(self.descriptor(), Operation::Revoke))
+    }
+
+    /// Checks that a webhook request (its headers and raw body, bytes as received) was sent
+    /// and signed by the vendor, and reads it into an [`Event`]. Every failed check is an
+    /// [`Error::webhook`] naming it. Offered with [`Capability::Webhooks`].
+    async fn verify_webhook(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<Event> {
+        let _ = (headers, body);
+        Err(unsupported(self.descriptor(), Operation::Webhook))
     }
 }
 

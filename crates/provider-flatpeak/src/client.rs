@@ -10,7 +10,7 @@ use utilconnect::http::{HttpClient, Idempotency, Response, vendor_error};
 use utilconnect::redact::KnownSecrets;
 use utilconnect::{
     Callback, Capability, Clock, ConnectProvider, ConnectToken, Connection, DataStatus, Digest,
-    Error, ErrorKind, FromConfig, Mode, Operation, PendingSession, ProviderConfig, Result,
+    Error, ErrorKind, Event, FromConfig, Mode, Operation, PendingSession, ProviderConfig, Result,
     SystemClock, TokenRequest, Url,
 };
 
@@ -28,6 +28,7 @@ pub(crate) const CAPABILITIES: &[Capability] = &[
     Capability::UserCancel,
     Capability::CredentialRetry,
     Capability::Disconnect,
+    Capability::Webhooks,
 ];
 
 /// `Flatpeak-Version` (header names are case-insensitive; HTTP/1.1 clients send them lower
@@ -56,6 +57,7 @@ pub struct FlatpeakProvider {
     bearer: BearerCache,
     clock: Arc<dyn Clock>,
     endpoints: Endpoints,
+    jwks: crate::webhook::Jwks,
 }
 
 /// The API URLs, joined onto `api_base_url` once.
@@ -64,6 +66,7 @@ struct Endpoints {
     login: Url,
     create_token: Url,
     retrieve: Url,
+    jwks: Url,
 }
 
 impl FlatpeakProvider {
@@ -76,7 +79,9 @@ impl FlatpeakProvider {
                 login: config.api_base_url.join("/login"),
                 create_token: config.api_base_url.join("/connect/token"),
                 retrieve: config.api_base_url.join(&config.retrieve_path),
+                jwks: config.api_base_url.join(&config.webhooks.jwks_path),
             },
+            jwks: crate::webhook::Jwks::default(),
             config,
             http,
             bearer: BearerCache::default(),
@@ -281,6 +286,24 @@ impl ConnectProvider for FlatpeakProvider {
         self.retrieve(session, token)
             .await
             .map_err(|err| err.scrub(&secrets))
+    }
+
+    /// Verifies a signed Flatpeak webhook (see the crate docs, "Webhooks").
+    async fn verify_webhook(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<Event> {
+        let config = &self.config.webhooks;
+        let now = self.clock.now();
+        crate::webhook::verify(config, headers, body, now, |kid| async move {
+            self.jwks
+                .key(
+                    &kid,
+                    &self.http,
+                    &self.endpoints.jwks,
+                    now,
+                    config.jwks_refetch_interval,
+                )
+                .await
+        })
+        .await
     }
 }
 

@@ -48,6 +48,10 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
         "bearer_refresh_margin",
         "renew the bearer this long before it expires (default 60s)",
     ),
+    ConfigKey::optional(
+        "webhooks",
+        "signature checks: tolerance, max_body_bytes, jwks_path, jwks_refetch_interval, schemes",
+    ),
     ConfigKey::optional("http", "timeouts, retries and body cap (see HttpConfig)"),
 ];
 
@@ -91,9 +95,71 @@ pub struct FlatpeakConfig {
     /// How long before its expiry the cached bearer is renewed.
     #[serde(default = "default_margin", deserialize_with = "margin_within_an_hour")]
     pub bearer_refresh_margin: Duration,
+    /// How webhooks are verified.
+    #[serde(default)]
+    pub webhooks: WebhookConfig,
     /// HTTP policy.
     #[serde(default)]
     pub http: HttpConfig,
+}
+
+/// `[providers.flatpeak.webhooks]`: how webhook signatures are checked.
+///
+/// ```
+/// let config = utilconnect_flatpeak::WebhookConfig::default();
+/// assert_eq!(config.tolerance, std::time::Duration::from_secs(300));
+/// assert_eq!(config.schemes, ["v1"]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// How far `Flatpeak-Timestamp` may be from now (either way): older is a replay.
+    #[serde(deserialize_with = "tolerance")]
+    pub tolerance: Duration,
+    /// Largest body verified; a larger one is rejected unread.
+    #[serde(deserialize_with = "body_cap")]
+    pub max_body_bytes: usize,
+    /// Path of the JWKS on the API base URL.
+    pub jwks_path: String,
+    /// At most one JWKS fetch per this interval for an unknown key id (a flood of forged key
+    /// ids cannot make us hammer the vendor).
+    #[serde(deserialize_with = "refetch_interval")]
+    pub jwks_refetch_interval: Duration,
+    /// Accepted `Flatpeak-Signature-Scheme` values (and `Flatpeak-Signature` prefixes).
+    /// The vendor's preview docs name no value; `v1`, the signature's own prefix, is our
+    /// conservative reading. `none` is always refused.
+    pub schemes: Vec<String>,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            tolerance: Duration::from_secs(300),
+            max_body_bytes: 256 * 1024,
+            jwks_path: "/jwks.json".to_owned(),
+            jwks_refetch_interval: Duration::from_secs(60),
+            schemes: vec!["v1".to_owned()],
+        }
+    }
+}
+
+fn tolerance<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    utilconnect::limits::duration_in(d, Duration::from_secs(1)..=Duration::from_secs(3600))
+}
+
+fn refetch_interval<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    utilconnect::limits::duration_in(d, Duration::from_secs(1)..=Duration::from_secs(3600))
+}
+
+fn body_cap<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    let n: usize = utilconnect::lenient::number(d)?;
+    if (1024..=8 * 1024 * 1024).contains(&n) {
+        Ok(n)
+    } else {
+        Err(serde::de::Error::custom(
+            "must be from 1024 to 8388608 bytes",
+        ))
+    }
 }
 
 fn default_api_base_url() -> BaseUrl {

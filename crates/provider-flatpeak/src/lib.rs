@@ -70,12 +70,13 @@ pub mod fuzzing;
 mod options;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+mod webhook;
 mod wire;
 
 pub use client::{CALLBACK_TOKEN_PARAM, FlatpeakProvider};
 pub use config::{
     CONFIG_KEYS, DEFAULT_API_BASE_URL, DEFAULT_API_VERSION, DEFAULT_CONNECT_WEB_URL,
-    DEFAULT_RETRIEVE_PATH, FlatpeakConfig,
+    DEFAULT_RETRIEVE_PATH, FlatpeakConfig, WebhookConfig,
 };
 pub use options::{
     Actions, PostalAddress, PostalAddressType, RouteOptions, TariffDirection, TariffType,

@@ -18,6 +18,7 @@ use crate::emulator::{EmulatorState, StartSandbox};
 use crate::faults::Faults;
 use crate::record::RequestLog;
 use crate::server::SandboxServer;
+use crate::webhook::{SignedRequest, WebhookFault};
 use crate::{Route, Sandbox, UserAction, quick_http};
 
 /// One vendor's emulator: its state and rules, apart from serving them.
@@ -60,6 +61,12 @@ pub trait VendorEmulator: Clone + Send + Sync + fmt::Debug + 'static {
 
     /// Plays the end user on the pages served at `base_url` (see [`Sandbox::act`]).
     async fn act(&self, base_url: &Url, connect_url: &Url, action: UserAction) -> Result<Url>;
+
+    /// The last webhook sent, signed again (see [`Sandbox::last_webhook`]).
+    fn last_webhook(&self, fault: Option<WebhookFault>) -> Option<SignedRequest> {
+        let _ = fault;
+        None
+    }
 }
 
 /// A [`VendorEmulator`] served on `127.0.0.1`. Dropping it stops the server.
@@ -168,6 +175,10 @@ impl<E: VendorEmulator> Sandbox for Hosted<E> {
 
     fn route(&self, operation: Operation) -> Option<Route> {
         self.emulator.route(operation)
+    }
+
+    fn last_webhook(&self, fault: Option<WebhookFault>) -> Option<SignedRequest> {
+        self.emulator.last_webhook(fault)
     }
 
     async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url> {

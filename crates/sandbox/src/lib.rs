@@ -24,6 +24,8 @@ mod issuer;
 mod password;
 mod record;
 mod server;
+mod time;
+mod webhook;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -41,6 +43,8 @@ pub use issuer::Issuer;
 pub use password::{PasswordRound, WRONG_PASSWORD};
 pub use record::{RecordedRequest, RequestLog};
 pub use server::SandboxServer;
+pub use time::rfc3339;
+pub use webhook::{SignedRequest, WebhookFault};
 
 use utilconnect::ManualClock;
 use utilconnect::ProviderConfig;
@@ -105,6 +109,14 @@ pub trait Sandbox: Send + Sync + fmt::Debug {
     /// pages do not offer, and with [`ErrorKind::InvalidInput`](utilconnect::ErrorKind::InvalidInput)
     /// when the pages show an error instead of redirecting (e.g. an expired token).
     async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url>;
+
+    /// For vendors that sign webhooks: the last event the emulator sent, signed again now
+    /// (spoiled by `fault`, if given), as the app's webhook route would receive it; `None`
+    /// when the vendor sends no webhooks or nothing happened yet.
+    fn last_webhook(&self, fault: Option<WebhookFault>) -> Option<SignedRequest> {
+        let _ = fault;
+        None
+    }
 }
 
 /// HTTP settings for a provider pointed at an emulator: the same policy, with waits short

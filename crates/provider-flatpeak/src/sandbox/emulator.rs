@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 use utilconnect::{Clock, ManualClock};
-use utilconnect_sandbox::{EmulatorState, RequestLog};
+use utilconnect_sandbox::{EmulatorState, RequestLog, SignedRequest, WebhookFault};
+
+use super::webhooks::{Delivery, DeliveryFault, Outgoing, RETRY_SCHEDULE};
 
 /// Energy providers offered on the provider selection page: (id, name).
 pub(crate) const ENERGY_PROVIDERS: &[(&str, &str)] = &[
@@ -38,6 +40,11 @@ pub struct SandboxOptions {
     pub tariff_delay: Duration,
     /// Send `expires_in` as a string, as some of Flatpeak's examples do.
     pub expires_in_as_string: bool,
+    /// Where events are POSTed (the app's webhook route); `None` keeps them unsent (a test
+    /// still reads them with `last_webhook`).
+    pub webhook_url: Option<url::Url>,
+    /// How long a saved tariff lasts before `tariff.expired` is sent (on the sandbox clock).
+    pub tariff_ttl: Duration,
 }
 
 impl Default for SandboxOptions {
@@ -50,6 +57,8 @@ impl Default for SandboxOptions {
             processing_delay: Duration::ZERO,
             tariff_delay: Duration::ZERO,
             expires_in_as_string: false,
+            webhook_url: None,
+            tariff_ttl: Duration::from_secs(30 * 86_400),
         }
     }
 }
@@ -138,6 +147,13 @@ impl Refusal {
 pub struct Records {
     bearers: HashMap<String, SystemTime>,
     sessions: HashMap<String, Session>,
+    /// Every event emitted, in order (bodies as sent).
+    events: Vec<Vec<u8>>,
+    outbox: Vec<Outgoing>,
+    deliveries: Vec<Delivery>,
+    delivery_faults: std::collections::VecDeque<DeliveryFault>,
+    /// Saved tariffs: (customer id, location id, expires at); removed once expired.
+    tariffs: Vec<(String, String, SystemTime)>,
 }
 
 /// The Flatpeak emulator's state and rules: the kit's emulator state over Flatpeak's records
@@ -246,10 +262,152 @@ impl Emulator {
         Ok(session.clone())
     }
 
-    /// Ends an open session with `how`.
+    /// Ends an open session with `how`; a Save sends `connect_session.complete`.
     pub(crate) fn finish(&self, token: &str, how: Finish) -> Result<Session, Refusal> {
         let now = self.clock.now();
-        self.update(token, |session| session.finished = Some((how, now)))
+        let session = self.update(token, |session| session.finished = Some((how, now)))?;
+        if how == Finish::Save {
+            let mut data = json!({
+                "customer_id": session.customer_id,
+                "location_id": session.location_id,
+            });
+            for field in ["customer_reference_id", "location_reference_id"] {
+                if let Some(value) = session.text(field) {
+                    data[field] = json!(value);
+                }
+            }
+            self.lock().tariffs.push((
+                session.customer_id.clone(),
+                session.location_id.clone(),
+                now + self.options.tariff_ttl,
+            ));
+            self.emit("connect_session.complete", data);
+        }
+        Ok(session)
+    }
+
+    /// Queues event `kind` with `data` for delivery, and starts delivering when a URL is set.
+    pub(crate) fn emit(&self, kind: &str, data: Value) {
+        let id = self.issuer.id("evt_", "event");
+        let time_created = utilconnect_sandbox::rfc3339(self.clock.now());
+        let body = json!({"id": id, "object": "event", "type": kind, "data": data, "time_created": time_created});
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        let due = self.clock.now();
+        {
+            let mut records = self.lock();
+            records.events.push(body.clone());
+            records.outbox.push(Outgoing {
+                body,
+                attempts: 0,
+                due,
+            });
+        }
+        if self.options.webhook_url.is_some() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let emulator = self.clone();
+                runtime.spawn(async move {
+                    emulator.deliver_due().await;
+                });
+            }
+        }
+    }
+
+    /// Spoils the next delivery with `fault`.
+    pub fn fault_next_delivery(&self, fault: DeliveryFault) {
+        self.lock().delivery_faults.push_back(fault);
+    }
+
+    /// Every delivery attempt so far.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.lock().deliveries.clone()
+    }
+
+    /// The last event emitted, signed again now.
+    pub(crate) fn last_event_signed(&self, fault: Option<WebhookFault>) -> Option<SignedRequest> {
+        let body = self.lock().events.last().cloned()?;
+        Some(super::webhooks::sign(&body, self.clock.now(), fault))
+    }
+
+    /// Sends what is due on the sandbox clock: `tariff.expired` for tariffs past their
+    /// expiry, then every event whose next attempt is due, retried on the documented
+    /// schedule (move the clock to reach the next attempt). How many were acknowledged.
+    pub async fn deliver_due(&self) -> usize {
+        let now = self.clock.now();
+        let expired: Vec<(String, String)> = {
+            let mut records = self.lock();
+            let (gone, kept): (Vec<_>, Vec<_>) = records
+                .tariffs
+                .drain(..)
+                .partition(|(_, _, until)| *until <= now);
+            records.tariffs = kept;
+            gone.into_iter().map(|(c, l, _)| (c, l)).collect()
+        };
+        for (customer_id, location_id) in expired {
+            let data = json!({"customer_id": customer_id, "location_id": location_id});
+            let id = self.issuer.id("evt_", "event");
+            let body = json!({"id": id, "object": "event", "type": "tariff.expired", "data": data, "time_created": utilconnect_sandbox::rfc3339(now)});
+            let body = serde_json::to_vec(&body).unwrap_or_default();
+            let mut records = self.lock();
+            records.events.push(body.clone());
+            records.outbox.push(Outgoing {
+                body,
+                attempts: 0,
+                due: now,
+            });
+        }
+        let Some(url) = self.options.webhook_url.clone() else {
+            return 0;
+        };
+        let mut due: Vec<Outgoing> = {
+            let mut records = self.lock();
+            let (ready, waiting): (Vec<_>, Vec<_>) =
+                records.outbox.drain(..).partition(|o| o.due <= now);
+            records.outbox = waiting;
+            ready
+        };
+        let fault = if due.is_empty() {
+            None
+        } else {
+            self.lock().delivery_faults.pop_front()
+        };
+        if fault == Some(DeliveryFault::OutOfOrder) && due.len() > 1 {
+            let first = due.remove(0);
+            due.push(first);
+        }
+        let client = reqwest::Client::new();
+        let mut acknowledged = 0;
+        for (index, mut outgoing) in due.into_iter().enumerate() {
+            let sign_fault = match fault {
+                Some(DeliveryFault::Sign(f)) if index == 0 => Some(f),
+                _ => None,
+            };
+            let times = if fault == Some(DeliveryFault::Duplicate) && index == 0 {
+                2
+            } else {
+                1
+            };
+            let mut ok = false;
+            for _ in 0..times {
+                let request = super::webhooks::sign(&outgoing.body, now, sign_fault);
+                let status = super::webhooks::post(&client, &url, request).await;
+                outgoing.attempts += 1;
+                ok |= status.is_some_and(|s| (200..300).contains(&s));
+                let event: Value = serde_json::from_slice(&outgoing.body).unwrap_or_default();
+                self.lock().deliveries.push(Delivery {
+                    event_id: event["id"].as_str().unwrap_or_default().to_owned(),
+                    event_type: event["type"].as_str().unwrap_or_default().to_owned(),
+                    attempt: outgoing.attempts,
+                    status,
+                });
+            }
+            if ok {
+                acknowledged += 1;
+            } else if let Some(delay) = RETRY_SCHEDULE.get(outgoing.attempts - 1) {
+                outgoing.due = now + *delay;
+                self.lock().outbox.push(outgoing);
+            }
+        }
+        acknowledged
     }
 
     /// The retrieve call: the session object, or `Err(None)` while processing (422), or the

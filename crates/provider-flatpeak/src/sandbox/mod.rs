@@ -26,6 +26,7 @@
 mod api;
 mod emulator;
 mod pages;
+mod webhooks;
 
 use async_trait::async_trait;
 use axum::Router;
@@ -33,11 +34,12 @@ use axum::routing::{get, post};
 use utilconnect::{ManualClock, Operation, Result, Url};
 use utilconnect_sandbox::{
     Browser, EmulatorState, Hosted, PasswordRound, RequestLog, Route, SandboxDescriptor,
-    UserAction, VendorEmulator, no_way_on, start_boxed,
+    SignedRequest, UserAction, VendorEmulator, WebhookFault, no_way_on, start_boxed,
 };
 
 pub use emulator::{Emulator, Records, SandboxOptions};
 use emulator::{PROVIDER_PASSWORD, PROVIDER_USERNAME};
+pub use webhooks::{Delivery, DeliveryFault, RETRY_SCHEDULE};
 
 /// A running Flatpeak emulator. Dropping it stops the server.
 pub type FlatpeakSandbox = Hosted<Emulator>;
@@ -59,6 +61,7 @@ impl VendorEmulator for Emulator {
     fn router(&self) -> Router {
         Router::new()
             .route("/login", get(api::login))
+            .route("/jwks.json", get(|| async { axum::Json(webhooks::jwks()) }))
             .route("/connect/token", post(api::create_token).get(api::retrieve))
             .route("/connect-web", get(pages::open))
             .route("/connect-web/", get(pages::open))
@@ -94,6 +97,10 @@ impl VendorEmulator for Emulator {
             Operation::Complete => Some(Route::new("GET", "/connect/token")),
             _ => None,
         }
+    }
+
+    fn last_webhook(&self, fault: Option<WebhookFault>) -> Option<SignedRequest> {
+        self.last_event_signed(fault)
     }
 
     /// The end user's choice on each hosted page for `action`.
