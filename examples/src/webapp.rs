@@ -2,18 +2,19 @@
 //! callback route and a result page that shows the connection (never a secret). The provider comes from config;
 //! by default it runs against that provider's embedded sandbox.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
-use axum::extract::{OriginalUri, State as AxumState};
+use axum::extract::{OriginalUri, Path, State as AxumState};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use url::Url;
-use utilconnect::{Callback, Connection, Connector, Error, State};
+use utilconnect::{Callback, Connection, Connector, Error, Event, State};
 use utilconnect_sandbox::escape_html;
 
 /// The browser's user id (the app's own notion of who is signed in; here, made up).
@@ -28,6 +29,9 @@ const FLOW_COOKIE: &str = "uc_flow";
 pub struct WebApp {
     connector: Connector,
     public_url: Url,
+    /// The latest verified event per id it names (a location, a customer): what the result
+    /// page shows. An app would keep this in its database.
+    events: Mutex<HashMap<String, Event>>,
 }
 
 impl std::fmt::Debug for WebApp {
@@ -45,6 +49,7 @@ impl WebApp {
         Arc::new(Self {
             connector,
             public_url,
+            events: Mutex::new(HashMap::new()),
         })
     }
 }
@@ -55,6 +60,8 @@ pub fn router(app: Arc<WebApp>) -> Router {
         .route("/", get(index))
         .route("/connect", post(connect))
         .route("/callback", get(callback))
+        .route("/webhooks/{provider}", post(webhook))
+        .route("/events", get(events))
         .with_state(app)
 }
 
@@ -178,8 +185,59 @@ async fn callback(
         }
     }
     match app.connector.finish(&target).await {
-        Ok(connection) => result_page(&connection),
+        Ok(connection) => {
+            let latest = app.latest_event(&connection);
+            result_page(&connection, latest.as_ref())
+        }
         Err(err) => error_page(&err),
+    }
+}
+
+/// `POST /webhooks/<provider>`: the raw body and headers go to the connector, which checks
+/// the vendor's signature; 2xx acknowledges (also a duplicate), 4xx refuses.
+async fn webhook(
+    AxumState(app): AxumState<Arc<WebApp>>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if provider != app.connector.provider().descriptor().name() {
+        return (StatusCode::NOT_FOUND, "no such provider here").into_response();
+    }
+    match app.connector.webhook(&headers, &body).await {
+        Ok(event) if event.is_duplicate() => (StatusCode::OK, "duplicate").into_response(),
+        Ok(event) => {
+            let mut events = app.events.lock().unwrap_or_else(PoisonError::into_inner);
+            for id in event.vendor_ids().values() {
+                events.insert(id.clone(), event.clone());
+            }
+            (StatusCode::OK, "ok").into_response()
+        }
+        Err(err) if err.is_temporary() => {
+            (StatusCode::SERVICE_UNAVAILABLE, err.to_string()).into_response()
+        }
+        Err(err) => (StatusCode::BAD_REQUEST, err.to_string()).into_response(),
+    }
+}
+
+/// `GET /events`: the latest event per id, as JSON (for people and tests).
+async fn events(AxumState(app): AxumState<Arc<WebApp>>) -> Response {
+    let events = app
+        .events
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    axum::Json(events).into_response()
+}
+
+impl WebApp {
+    /// The latest event about `connection`: one naming any of its ids.
+    fn latest_event(&self, connection: &Connection) -> Option<Event> {
+        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        connection
+            .vendor_ids()
+            .values()
+            .find_map(|id| events.get(id).cloned())
     }
 }
 
@@ -190,7 +248,15 @@ fn with_cookies(mut response: Response, cookies: impl Iterator<Item = HeaderValu
     response
 }
 
-fn result_page(connection: &Connection) -> Response {
+fn result_page(connection: &Connection, latest: Option<&Event>) -> Response {
+    let event = match latest {
+        Some(event) => format!(
+            "<strong id=\"event\">{:?}</strong> (<code>{}</code>)",
+            event.kind(),
+            escape_html(event.raw_type())
+        ),
+        None => "<span id=\"event\">none yet</span>".to_owned(),
+    };
     let ids: String = connection
         .vendor_ids()
         .iter()
@@ -213,6 +279,7 @@ fn result_page(connection: &Connection) -> Response {
 <ul id="ids">{ids}</ul>
 <p>Data: <strong id="data">{:?}</strong>, mode: {:?}</p>
 <p>Access credentials: {credentials}</p>
+<p>Latest event from the vendor: {event}</p>
 <p><a href="/">Back</a></p>"#,
         escape_html(connection.provider()),
         escape_html(connection.user_id()),

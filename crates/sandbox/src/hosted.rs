@@ -67,6 +67,12 @@ pub trait VendorEmulator: Clone + Send + Sync + fmt::Debug + 'static {
         let _ = fault;
         None
     }
+
+    /// Where webhooks go from now on (see [`Sandbox::send_webhooks_to`]).
+    fn send_webhooks_to(&self, url: &Url) -> bool {
+        let _ = url;
+        false
+    }
 }
 
 /// A [`VendorEmulator`] served on `127.0.0.1`. Dropping it stops the server.
@@ -179,6 +185,10 @@ impl<E: VendorEmulator> Sandbox for Hosted<E> {
 
     fn last_webhook(&self, fault: Option<WebhookFault>) -> Option<SignedRequest> {
         self.emulator.last_webhook(fault)
+    }
+
+    fn send_webhooks_to(&self, url: &Url) -> bool {
+        self.emulator.send_webhooks_to(url)
     }
 
     async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url> {

@@ -117,6 +117,13 @@ pub trait Sandbox: Send + Sync + fmt::Debug {
         let _ = fault;
         None
     }
+
+    /// For vendors that send webhooks: POST them to `url` from now on (the app's webhook
+    /// route, known only once the app listens). False when the vendor sends none.
+    fn send_webhooks_to(&self, url: &Url) -> bool {
+        let _ = url;
+        false
+    }
 }
 
 /// HTTP settings for a provider pointed at an emulator: the same policy, with waits short

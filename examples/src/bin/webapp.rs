@@ -61,8 +61,16 @@ async fn run(args: Args) -> utilconnect::Result<()> {
         .await
         .map_err(|e| utilconnect::Error::config(format!("cannot listen on {addr}: {e}")))?;
     match &target.sandbox {
-        Some(sandbox) => println!("{provider} sandbox on {}", sandbox.base_url()),
-        None => println!("{provider}: live vendor"),
+        Some(sandbox) => {
+            println!("{provider} sandbox on {}", sandbox.base_url());
+            // The sandbox sends its webhooks to this app, as the vendor would.
+            if let Ok(route) = url.join(&format!("/webhooks/{provider}")) {
+                if sandbox.send_webhooks_to(&route) {
+                    println!("{provider} sandbox sends webhooks to {route}");
+                }
+            }
+        }
+        None => println!("{provider}: live vendor (webhook route: /webhooks/{provider})"),
     }
     println!("open {url}  (Ctrl-C to stop)");
     tokio::select! {

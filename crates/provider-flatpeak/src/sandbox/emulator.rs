@@ -152,6 +152,8 @@ pub struct Records {
     outbox: Vec<Outgoing>,
     deliveries: Vec<Delivery>,
     delivery_faults: std::collections::VecDeque<DeliveryFault>,
+    /// Where events go, once set (else `options.webhook_url`).
+    webhook_url: Option<url::Url>,
     /// Saved tariffs: (customer id, location id, expires at); removed once expired.
     tariffs: Vec<(String, String, SystemTime)>,
 }
@@ -302,7 +304,7 @@ impl Emulator {
                 due,
             });
         }
-        if self.options.webhook_url.is_some() {
+        if self.webhook_url().is_some() {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 let emulator = self.clone();
                 runtime.spawn(async move {
@@ -310,6 +312,18 @@ impl Emulator {
                 });
             }
         }
+    }
+
+    /// Sends events to `url` from now on.
+    pub fn set_webhook_url(&self, url: url::Url) {
+        self.lock().webhook_url = Some(url);
+    }
+
+    fn webhook_url(&self) -> Option<url::Url> {
+        self.lock()
+            .webhook_url
+            .clone()
+            .or_else(|| self.options.webhook_url.clone())
     }
 
     /// Spoils the next delivery with `fault`.
@@ -355,7 +369,7 @@ impl Emulator {
                 due: now,
             });
         }
-        let Some(url) = self.options.webhook_url.clone() else {
+        let Some(url) = self.webhook_url() else {
             return 0;
         };
         let mut due: Vec<Outgoing> = {

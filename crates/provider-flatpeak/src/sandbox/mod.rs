@@ -41,6 +41,12 @@ pub use emulator::{Emulator, Records, SandboxOptions};
 use emulator::{PROVIDER_PASSWORD, PROVIDER_USERNAME};
 pub use webhooks::{Delivery, DeliveryFault, RETRY_SCHEDULE};
 
+/// Signs `body` at `at` as the emulator signs its events (its published key), for tests that
+/// need a correctly signed request with a body of their choosing.
+pub fn sign_webhook(body: &[u8], at: std::time::SystemTime) -> SignedRequest {
+    webhooks::sign(body, at, None)
+}
+
 /// A running Flatpeak emulator. Dropping it stops the server.
 pub type FlatpeakSandbox = Hosted<Emulator>;
 
@@ -101,6 +107,11 @@ impl VendorEmulator for Emulator {
 
     fn last_webhook(&self, fault: Option<WebhookFault>) -> Option<SignedRequest> {
         self.last_event_signed(fault)
+    }
+
+    fn send_webhooks_to(&self, url: &Url) -> bool {
+        self.set_webhook_url(url.clone());
+        true
     }
 
     /// The end user's choice on each hosted page for `action`.
