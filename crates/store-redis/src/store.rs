@@ -12,8 +12,8 @@ use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
 use utilconnect::redact::KnownSecrets;
 use utilconnect::{
-    BuildContext, Clock, Digest, Error, ErrorKind, Operation, PendingSession, ProviderConfig,
-    Result, SessionStore, SystemClock,
+    BuildContext, Clock, Digest, Error, ErrorKind, EventStore, Operation, PendingSession,
+    ProviderConfig, Result, SessionStore, SystemClock,
 };
 
 use crate::config::RedisStoreConfig;
@@ -265,6 +265,37 @@ impl SessionStore for RedisSessionStore {
             Err(e) => return Err(self.error("GETDEL", &e)),
         };
         self.decode(bytes)
+    }
+}
+
+/// The same server also remembers webhook event ids, so every instance reports a
+/// redelivered event as a duplicate: `SET <prefix>event:<provider>:<id> 1 NX PX <keep>`.
+///
+/// ```no_run
+/// # async fn run(connector: utilconnect::ConnectorBuilder) -> utilconnect::Result<()> {
+/// use std::sync::Arc;
+/// use utilconnect_redis::{RedisSessionStore, RedisStoreConfig};
+/// let store = Arc::new(RedisSessionStore::new(RedisStoreConfig::new("redis://127.0.0.1/0".to_owned().into()))?);
+/// let connector = connector.store(store.clone()).event_store(store).build();
+/// # Ok(()) }
+/// ```
+#[async_trait]
+impl EventStore for RedisSessionStore {
+    async fn seen(&self, provider: &str, id: &str, keep: Duration) -> Result<bool> {
+        let key = format!("{}event:{provider}:{id}", self.config.key_prefix);
+        let keep_ms = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut connection = self.connection().await?;
+        let set: Option<String> = redis::cmd("SET")
+            .arg(key)
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(keep_ms)
+            .query_async(&mut connection)
+            .await
+            .map_err(|e| self.error("SET NX", &e))?;
+        // OK when this call recorded it; nil when it was there already.
+        Ok(set.is_none())
     }
 }
 

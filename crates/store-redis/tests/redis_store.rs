@@ -227,3 +227,35 @@ async fn without_persistence_a_restart_forgets_flows_and_says_so() {
     }
     assert_eq!(answer, Some(None), "the restarted server has no such flow");
 }
+
+/// Webhook event ids in Redis: every instance sees a redelivery as a duplicate, and of
+/// racing deliveries of one event exactly one is new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_ids_are_shared_and_exactly_one_racing_delivery_is_new() {
+    use utilconnect::EventStore;
+    let server = RedisServer::start().await.unwrap();
+    let (a, b) = (
+        Arc::new(store(&server.url())),
+        Arc::new(store(&server.url())),
+    );
+    let keep = Duration::from_secs(60);
+    assert!(!a.seen("flatpeak", "evt_1", keep).await.unwrap());
+    assert!(
+        b.seen("flatpeak", "evt_1", keep).await.unwrap(),
+        "the other instance saw it"
+    );
+    assert!(
+        !b.seen("pelm", "evt_1", keep).await.unwrap(),
+        "per provider"
+    );
+    let racing = (0..50).map(|i| {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        async move { store.seen("flatpeak", "evt_race", keep).await.unwrap() }
+    });
+    let new = futures_util::future::join_all(racing)
+        .await
+        .into_iter()
+        .filter(|seen| !seen)
+        .count();
+    assert_eq!(new, 1);
+}
