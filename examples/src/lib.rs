@@ -38,21 +38,26 @@ impl std::fmt::Debug for Target {
 /// The provider named by `provider`, else by config (`provider = …` /
 /// `UTILCONNECT_PROVIDER`); an error saying how to choose one otherwise.
 pub fn chosen_provider(provider: Option<&str>, config: &Config) -> Result<String> {
-    match provider {
-        Some(name) => Ok(name.to_owned()),
-        None => config.provider_name().map(str::to_owned),
-    }
+    let name = match provider {
+        Some(name) => name.to_owned(),
+        None => config.provider_name()?.to_owned(),
+    };
+    // An unknown name fails here, first, with the closest registered one.
+    utilconnect::provider(&name)?;
+    Ok(name)
 }
 
 /// Like [`chosen_provider`], falling back to the first registered sandbox: for tools that
 /// run against the embedded sandboxes by default.
 pub fn chosen_or_first_sandbox(provider: Option<&str>, config: &Config) -> Result<String> {
-    chosen_provider(provider, config).or_else(|_| {
-        utilconnect_sandbox::sandboxes()?
-            .first()
-            .map(|s| s.provider().to_owned())
-            .ok_or_else(|| Error::config("no provider sandbox is registered"))
-    })
+    if provider.is_some() || config.provider_name().is_ok() {
+        // A name was given: it must be right (no silent fallback to another provider).
+        return chosen_provider(provider, config);
+    }
+    utilconnect_sandbox::sandboxes()?
+        .first()
+        .map(|s| s.provider().to_owned())
+        .ok_or_else(|| Error::config("no provider sandbox is registered"))
 }
 
 /// A connector for `provider` against its embedded sandbox (no credentials needed).
@@ -74,19 +79,53 @@ pub fn live_target(provider: &str, config: &Config) -> Result<Target> {
     })
 }
 
-/// A one-line description of an error for people: kind, message, and what to do.
+/// A one-line description of an error for people: what happened (once), where (provider and
+/// step), and advice that fits the cause.
+///
+/// ```
+/// let err = utilconnect::Error::config("no provider chosen: set `provider` in utilconnect.toml");
+/// assert_eq!(
+///     utilconnect_examples::explain(&err),
+///     "error: no provider chosen: set `provider` in utilconnect.toml",
+/// );
+/// ```
 pub fn explain(err: &Error) -> String {
     use utilconnect::ErrorKind::*;
-    let hint = match err.kind() {
-        Config => "check utilconnect.toml and UTILCONNECT_* variables",
-        Unauthorized | Forbidden => "check the provider's credentials",
-        InvalidInput => "fix the input named above",
-        RateLimited | Upstream | Network | Timeout | Pending => "try again in a moment",
-        StateMismatch | ExpiredToken | InvalidCode => "start a new flow",
-        Cancelled => "the user chose not to connect; they can start again",
-        Disconnected => "the user removed the link",
-        QuotaExceeded => "raise the vendor plan's quota",
-        _ => "see the message above",
+    // The error's own text without its "<provider> <step>: <kind>:" prefix, said once below.
+    let full = err.to_string();
+    let prefix = format!(
+        "{}{}: {}: ",
+        err.provider().map(|p| format!("{p} ")).unwrap_or_default(),
+        err.operation(),
+        err.kind()
+    );
+    let what = full.strip_prefix(&prefix).unwrap_or(&full);
+    let context = match err.provider() {
+        Some(provider) => format!(" ({provider}, {})", err.operation()),
+        None => String::new(),
     };
-    format!("{} error: {err} — {hint}", err.kind())
+    let message = err.message();
+    let hint = match err.kind() {
+        // Config messages already say which key or variable to fix.
+        Config if message.contains("utilconnect.toml") || message.contains("UTILCONNECT_") => None,
+        Config => Some("check utilconnect.toml and UTILCONNECT_* variables"),
+        // Network messages say what to check (DNS, port, TLS).
+        Network => None,
+        Unauthorized | Forbidden => Some("check the provider's credentials"),
+        InvalidInput => Some("fix the input named above"),
+        Timeout if err.provider().is_some() => Some(
+            "the vendor did not answer in time: try again, or raise the provider's http.total_deadline",
+        ),
+        RateLimited | Upstream | Pending => Some("try again in a moment"),
+        StateMismatch | ExpiredToken | InvalidCode => Some("start a new flow"),
+        ReauthorizationRequired => Some("send the user through Connect again"),
+        Cancelled => Some("the user chose not to connect; they can start again"),
+        Disconnected => Some("the user removed the link"),
+        QuotaExceeded => Some("raise the vendor plan's quota"),
+        _ => None,
+    };
+    match hint {
+        Some(hint) => format!("error: {what}{context} — {hint}"),
+        None => format!("error: {what}{context}"),
+    }
 }

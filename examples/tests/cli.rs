@@ -69,7 +69,8 @@ fn without_a_provider_the_error_is_one_line_saying_what_to_do() {
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("config error"), "{stderr}");
+    assert!(stderr.starts_with("error: no provider chosen"), "{stderr}");
+    assert_eq!(stderr.matches("error").count(), 1, "one prefix: {stderr}");
     assert!(stderr.contains("UTILCONNECT_PROVIDER"), "{stderr}");
 }
 
@@ -78,7 +79,7 @@ fn complete_without_a_session_is_a_state_error() {
     let out = Command::new(env!("CARGO_BIN_EXE_utilconnect"))
         .args([
             "complete",
-            "http://127.0.0.1:8765/callback?code=x&state=abc",
+            "http://127.0.0.1:8765/callback?code=cli-code-1&state=abc",
         ])
         .current_dir(tempfile::tempdir().expect("dir").path())
         .env("UTILCONNECT_PROVIDER", "pelm")
@@ -91,7 +92,10 @@ fn complete_without_a_session_is_a_state_error() {
         .expect("the CLI runs");
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("state mismatch error"), "{stderr}");
+    assert!(
+        stderr.contains("`state` is unknown, already used"),
+        "{stderr}"
+    );
     assert!(stderr.contains("start a new flow"), "{stderr}");
     assert!(!stderr.contains("cli-test-secret"));
 }
@@ -154,8 +158,58 @@ async fn concurrent_cli_processes_keep_every_pending_session() {
     let again = cli(&["complete", callback.as_str()]).await.unwrap();
     assert!(!again.status.success());
     assert!(
-        text(&again.stderr).contains("state mismatch"),
+        text(&again.stderr).contains("already used"),
         "{}",
         text(&again.stderr)
     );
+}
+
+/// Typos anywhere in the config are reported at once, with the closest right name: a
+/// misspelt provider table, an unknown key under a provider that is not chosen, and every
+/// key the chosen provider lacks.
+#[test]
+fn config_typos_are_reported_together_with_the_closest_names() {
+    let dir = tempfile::tempdir().expect("dir");
+    let run = |toml: &str| {
+        std::fs::write(dir.path().join("utilconnect.toml"), toml).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_utilconnect"))
+            .arg("token")
+            .current_dir(dir.path())
+            .env_remove("UTILCONNECT_PROVIDER")
+            .output()
+            .expect("the CLI runs");
+        assert!(!out.status.success());
+        text(&out.stderr)
+    };
+    let stderr = run("provider = \"pelm\"\n[providers.pelm]\nclient_secert = \"s3cret-value\"\n");
+    assert!(
+        stderr.contains("unknown key `client_secert` (did you mean `client_secret`?)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("missing keys `client_id`, `client_secret`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret-value"), "{stderr}");
+
+    let stderr = run(
+        "provider = \"pelm\"\n[providers.pelm]\nclient_id = \"i\"\nclient_secret = \"s\"\n[providers.flatpeek]\naccount_id = \"a\"\n",
+    );
+    assert!(
+        stderr.contains(
+            "`[providers.flatpeek]` is not a registered provider; did you mean `flatpeak`?"
+        ),
+        "{stderr}"
+    );
+
+    let stderr = run(
+        "provider = \"pelm\"\n[providers.pelm]\nclient_id = \"i\"\nclient_secret = \"s\"\n[providers.flatpeak]\napi_kye = \"k\"\n",
+    );
+    assert!(
+        stderr.contains(
+            "providers.flatpeak.api_kye: unknown key `api_kye` (did you mean `api_key`?)"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }

@@ -240,8 +240,11 @@ impl Connector {
         context: &BuildContext,
     ) -> Result<ConnectorBuilder> {
         let name = config.provider_name()?;
-        let provider =
-            registry::provider(name)?.build_with(&config.provider_config(name), context)?;
+        let descriptor = registry::provider(name)?;
+        // The chosen table first, with all it lacks; then typos in the others.
+        descriptor.check_table(&config.provider_config(name), true)?;
+        config.check_provider_tables()?;
+        let provider = descriptor.build_with(&config.provider_config(name), context)?;
         let store =
             crate::store::session_store_from_config(&config.session_store_config(), context)?;
         Ok(Self::builder(provider)

@@ -287,13 +287,88 @@ impl ProviderDescriptor {
         self.build_with(config, &BuildContext::default())
     }
 
-    /// Builds the provider from its table within `context` (on its clock).
+    /// Builds the provider from its table within `context` (on its clock), after checking
+    /// the table's keys against the declared ones (every problem reported at once).
     pub fn build_with(
         &self,
         config: &ProviderConfig,
         context: &BuildContext,
     ) -> Result<Arc<dyn ConnectProvider>> {
+        self.check_table(config, true)?;
         (self.build)(config, context).map_err(|e| e.with_provider(self.name))
+    }
+
+    /// Checks `table`'s keys against [`config_keys`](Self::config_keys): every unknown key
+    /// (with the closest declared one), and with `require`, every missing required key, in
+    /// one error. A provider that declares no keys is not checked here (its builder's
+    /// `deny_unknown_fields` still is).
+    ///
+    /// ```
+    /// use utilconnect::{ConfigKey, ProviderConfig, ProviderDescriptor};
+    /// # fn build(_: &ProviderConfig, _: &utilconnect::BuildContext) -> utilconnect::Result<std::sync::Arc<dyn utilconnect::ConnectProvider>> { unimplemented!() }
+    /// const KEYS: &[ConfigKey] = &[ConfigKey::required("client_id", ""), ConfigKey::secret("client_secret", "")];
+    /// const ACME: ProviderDescriptor = ProviderDescriptor::new("acme", "", KEYS, build, "doc");
+    /// let table = ProviderConfig::from_json("acme", serde_json::json!({"client_secert": "x"}));
+    /// let err = ACME.check_table(&table, true).unwrap_err().to_string();
+    /// assert!(err.contains("unknown key `client_secert` (did you mean `client_secret`?)"), "{err}");
+    /// assert!(err.contains("missing keys `client_id`, `client_secret`"), "{err}");
+    /// ```
+    pub fn check_table(&self, table: &ProviderConfig, require: bool) -> Result<()> {
+        if self.config_keys.is_empty() {
+            return Ok(());
+        }
+        let value: serde_json::Value = table.extract()?;
+        let present: Vec<String> = value
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        let top = |name: &'static str| name.split('.').next().unwrap_or(name);
+        // Every provider takes an `http` table (the suite shortens timeouts through it).
+        let mut declared: Vec<&str> = self.config_keys.iter().map(|k| top(k.name)).collect();
+        declared.push("http");
+        declared.dedup();
+        let path = table.path();
+        let mut problems: Vec<String> = present
+            .iter()
+            .filter(|key| !declared.contains(&key.as_str()))
+            .map(|key| {
+                let shown = crate::redact::sanitize(key, 64);
+                match closest(key, &declared) {
+                    Some(close) => {
+                        format!("{path}.{shown}: unknown key `{shown}` (did you mean `{close}`?)")
+                    }
+                    None => format!(
+                        "{path}.{shown}: unknown key `{shown}` (expected one of: {})",
+                        declared.join(", ")
+                    ),
+                }
+            })
+            .collect();
+        if require {
+            let mut missing: Vec<&str> = self
+                .config_keys
+                .iter()
+                .filter(|k| k.required && !present.iter().any(|p| p == top(k.name)))
+                .map(|k| top(k.name))
+                .collect();
+            missing.dedup();
+            if !missing.is_empty() {
+                let list = missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let plural = if missing.len() > 1 { "s" } else { "" };
+                problems.push(format!("{path}: missing key{plural} {list}"));
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(
+            Error::config(format!("invalid configuration: {}", problems.join("; ")))
+                .with_provider(self.name),
+        )
     }
 }
 
@@ -372,13 +447,61 @@ fn find<'a>(all: Vec<&'a ProviderDescriptor>, name: &str) -> Result<&'a Provider
         } else {
             format!("available: {}", names.join(", "))
         };
-        Error::config(format!("unknown provider `{name}`; {available}"))
+        let shown = crate::redact::sanitize(name, 64);
+        match closest(name, &names) {
+            Some(close) => Error::config(format!(
+                "unknown provider `{shown}`; did you mean `{close}`? ({available})"
+            )),
+            None => Error::config(format!("unknown provider `{shown}`; {available}")),
+        }
     })
+}
+
+/// The name in `names` that `typed` most likely meant: equal but for case, or at most two
+/// edits away (and closer than any other).
+pub(crate) fn closest<'a>(typed: &str, names: &[&'a str]) -> Option<&'a str> {
+    if let Some(same) = names.iter().find(|n| n.eq_ignore_ascii_case(typed)) {
+        return Some(same);
+    }
+    let typed = typed.to_ascii_lowercase();
+    names
+        .iter()
+        .map(|n| (edit_distance(&typed, n), *n))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance, for names of a few characters (bounded: long input is no typo).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) =
+        (a.chars().take(64).collect(), b.chars().take(64).collect());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mistyped_name_gets_the_closest_registered_one() {
+        let names = ["flatpeak", "greenbutton", "pelm"];
+        assert_eq!(closest("Pelm", &names), Some("pelm"));
+        assert_eq!(closest("flatpeek", &names), Some("flatpeak"));
+        assert_eq!(closest("green-button", &names), Some("greenbutton"));
+        assert_eq!(closest("xyz", &names), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
     use crate::ErrorKind;
 
     fn never(_: &ProviderConfig, _: &BuildContext) -> Result<Arc<dyn ConnectProvider>> {

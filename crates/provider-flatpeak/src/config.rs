@@ -38,8 +38,14 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
         "api_version",
         "Flatpeak-Version header (default 2025-09-14.anode)",
     ),
-    ConfigKey::optional("tariff_direction", "default IMPORT, EXPORT or LOCAL"),
-    ConfigKey::optional("tariff_type", "default COMMODITY or NON_COMMODITY"),
+    ConfigKey::optional(
+        "tariff_direction",
+        "IMPORT, EXPORT or LOCAL, for flows that name none (unset: Flatpeak decides)",
+    ),
+    ConfigKey::optional(
+        "tariff_type",
+        "COMMODITY or NON_COMMODITY, for flows that name none (unset: Flatpeak decides)",
+    ),
     ConfigKey::optional(
         "retrieve_path",
         "session retrieve path (default /connect/token)",
@@ -52,7 +58,10 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
         "webhooks",
         "signature checks: tolerance, max_body_bytes, jwks_path, jwks_refetch_interval, schemes",
     ),
-    ConfigKey::optional("http", "timeouts, retries and body cap (see HttpConfig)"),
+    ConfigKey::optional(
+        "http",
+        "a table: connect_timeout, request_timeout, total_deadline, max_retries, max_body_bytes, … (README)",
+    ),
 ];
 
 /// Flatpeak's configuration.

@@ -53,7 +53,10 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
         "authorize_ttl",
         "how long a user has to authorize (default 30m, 1m to 24h)",
     ),
-    ConfigKey::optional("http", "timeouts, retries and body cap (see HttpConfig)"),
+    ConfigKey::optional(
+        "http",
+        "a table: connect_timeout, request_timeout, total_deadline, max_retries, max_body_bytes, … (README)",
+    ),
 ];
 
 /// Green Button's configuration: the Data Custodians (utilities) this app is registered with.

@@ -36,7 +36,10 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
         "utility_slug",
         "preselect this utility unless a flow names another",
     ),
-    ConfigKey::optional("http", "timeouts, retries and body cap (see HttpConfig)"),
+    ConfigKey::optional(
+        "http",
+        "a table: connect_timeout, request_timeout, total_deadline, max_retries, max_body_bytes, … (README)",
+    ),
 ];
 
 /// Pelm's configuration.

@@ -102,7 +102,7 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", explain(&err));
+            eprintln!("{}", explain(&err));
             ExitCode::FAILURE
         }
     }
@@ -273,7 +273,10 @@ async fn flow(target: &Target, user: &str, port: u16, auto: bool, wait: Duration
                     Error::new(
                         ErrorKind::Timeout,
                         Operation::Complete,
-                        format!("no browser came back within {}s", wait.as_secs()),
+                        format!(
+                            "no browser came back within {}s (give more with --timeout)",
+                            wait.as_secs()
+                        ),
                     )
                 })??
         }
@@ -325,6 +328,7 @@ async fn accept_callback(listener: &TcpListener) -> Result<String> {
 }
 
 async fn serve_sandbox(name: &str, port: u16) -> Result<()> {
+    utilconnect::provider(name)?;
     step(&format!("starting the {name} sandbox on 127.0.0.1:{port}"));
     utilconnect_sandbox::serve_for_a_person(name, port).await
 }

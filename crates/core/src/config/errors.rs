@@ -74,7 +74,12 @@ fn describe(kind: &Kind) -> String {
             format!("expected {expected}, found {}", type_of(actual))
         }
         Kind::InvalidValue(actual, expected) => {
-            format!("invalid {}: expected {expected}", type_of(actual))
+            let example = if expected.contains("duration") {
+                " (write it like \"30s\", \"500ms\" or \"2m\")"
+            } else {
+                ""
+            };
+            format!("{} that is not {expected}{example}", type_of(actual))
         }
         Kind::InvalidLength(len, expected) => format!("invalid length {len}, expected {expected}"),
         // The value is not repeated: it may be a secret typed into the wrong key.

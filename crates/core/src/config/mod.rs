@@ -12,7 +12,7 @@
 //! client_id = "…"
 //! client_secret = "…"            # or UTILCONNECT_PROVIDERS__PELM__CLIENT_SECRET=…
 //!
-//! [providers.pelm.http]          # optional, see HttpConfig
+//! [providers.pelm.http]          # optional, see http::HttpConfig
 //! request_timeout = "10s"
 //! ```
 //!
@@ -61,10 +61,6 @@ pub const MAX_CONFIG_BYTES: u64 = 256 * 1024;
 struct TopLevel {
     provider: Option<String>,
     #[serde(default)]
-    #[allow(
-        dead_code,
-        reason = "validated for shape here, read per provider by focus"
-    )]
     providers: BTreeMap<String, figment::value::Value>,
     #[serde(default)]
     #[allow(dead_code, reason = "validated for shape here, read by focus")]
@@ -155,6 +151,31 @@ impl Config {
             figment: self.figment.focus(&path),
             path,
         }
+    }
+
+    /// Checks every `[providers.<name>]` table present, not only the chosen one: each must
+    /// name a registered provider (a typo gets the closest name) and hold only that
+    /// provider's keys, so a misspelt table or key is reported now, not when someone switches
+    /// to it later.
+    pub fn check_provider_tables(&self) -> Result<()> {
+        let top: TopLevel = self.figment.extract().map_err(|e| config_error(e, None))?;
+        let registered = crate::registry::providers()?;
+        let names: Vec<&str> = registered.iter().map(|d| d.name()).collect();
+        for name in top.providers.keys() {
+            let Some(descriptor) = registered.iter().find(|d| d.name() == name) else {
+                let shown = crate::redact::sanitize(name, 64);
+                let guess = crate::registry::closest(name, &names)
+                    .map(|c| format!("did you mean `{c}`? "))
+                    .unwrap_or_default();
+                return Err(Error::config(format!(
+                    "`[providers.{shown}]` is not a registered provider; {guess}(registered: {}; \
+                     link a provider crate to register it)",
+                    names.join(", ")
+                )));
+            };
+            descriptor.check_table(&self.provider_config(name), false)?;
+        }
+        Ok(())
     }
 
     /// The `[session_store]` table (empty when absent: the in-memory store), read by

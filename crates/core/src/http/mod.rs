@@ -424,6 +424,26 @@ pub fn vendor_error(
     error.scrub(&response.known_secrets())
 }
 
+/// Why a connection could not be made, in words that say what to check.
+fn connect_cause(err: &reqwest::Error) -> &'static str {
+    let mut chain = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = source {
+        chain.push_str(&e.to_string().to_ascii_lowercase());
+        chain.push(' ');
+        source = e.source();
+    }
+    if chain.contains("dns") || chain.contains("lookup") || chain.contains("resolve") {
+        "the host name does not resolve (check it, and this machine's DNS)"
+    } else if chain.contains("refused") {
+        "the connection was refused (check the URL's port, and that the server runs)"
+    } else if chain.contains("certificate") || chain.contains("tls") {
+        "the TLS handshake failed (check the URL and the server's certificate)"
+    } else {
+        "no connection (check the network and the URL)"
+    }
+}
+
 /// Builds one attempt's request on the provider's client.
 type BuildRequest<'a> = dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + Sync + 'a;
 
@@ -717,14 +737,25 @@ impl HttpClient {
     }
 
     fn failure(&self, operation: Operation, err: reqwest::Error) -> Failure {
-        // `without_url`: the URL may carry a token in its query.
+        // The host and port only: the URL's path or query may carry a token.
+        let host = err.url().and_then(|url| {
+            let host = url.host_str()?;
+            Some(match url.port_or_known_default() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_owned(),
+            })
+        });
         let err = err.without_url();
+        let to = host.map(|h| format!(" to {h}")).unwrap_or_default();
         let (kind, what) = if err.is_timeout() {
-            (ErrorKind::Timeout, "the request timed out")
+            (ErrorKind::Timeout, format!("the request{to} timed out"))
         } else if err.is_connect() {
-            (ErrorKind::Network, "could not connect")
+            (
+                ErrorKind::Network,
+                format!("could not connect{to}: {}", connect_cause(&err)),
+            )
         } else {
-            (ErrorKind::Network, "the connection failed")
+            (ErrorKind::Network, format!("the connection{to} failed"))
         };
         let reached_server = !err.is_connect();
         let error = Error::new(kind, operation, what)
