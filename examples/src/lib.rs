@@ -129,3 +129,33 @@ pub fn explain(err: &Error) -> String {
         None => format!("error: {what}{context}"),
     }
 }
+
+/// The log subscriber of the examples' binaries: off unless asked, so a person debugging a
+/// flow sees the SDK's spans (`utilconnect.start`, `utilconnect.finish`, HTTP attempts) on
+/// `writer` (standard error). `RUST_LOG` decides when set; otherwise `verbosity` (the CLI's
+/// `-v` count): 0 nothing, 1 the SDK's steps (info), 2 and more its detail (debug).
+///
+/// ```
+/// let subscriber = utilconnect_examples::log_subscriber(1, std::io::sink);
+/// tracing::subscriber::with_default(subscriber, || tracing::info!("shown at -v"));
+/// ```
+pub fn log_subscriber<W>(verbosity: u8, writer: W) -> impl tracing::Subscriber + Send + Sync
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
+        _ => EnvFilter::new(match verbosity {
+            0 => "off",
+            1 => "utilconnect=info",
+            _ => "utilconnect=debug,info",
+        }),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .finish()
+}

@@ -24,6 +24,7 @@ fn table_rows(stdout: &str) -> Vec<String> {
         .lines()
         .skip_while(|l| !l.starts_with("provider "))
         .skip(1)
+        .take_while(|l| !l.trim().is_empty())
         .map(|l| l.split_whitespace().next().unwrap_or_default().to_owned())
         .collect()
 }
@@ -38,6 +39,7 @@ fn every_provider_connects_with_no_config() {
         "{stdout}"
     );
     assert!(stdout.contains("3. connection completed for quickstart-user"));
+    assert!(stdout.contains("pending = the account is linked"), "the table is explained: {stdout}");
 }
 
 #[test]

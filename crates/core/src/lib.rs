@@ -5,23 +5,28 @@
 //! With utilconnect the app writes that once against [`Connector`] and picks the vendor by
 //! configuration (`provider = "pelm"` in `utilconnect.toml`, or `UTILCONNECT_PROVIDER`).
 //!
-//! ```no_run
+//! A whole app (`examples/src/bin/minimal.rs`, built in every test run); `Cargo.toml`:
+//! `utilconnect`, the provider crates you want (e.g. `utilconnect-pelm`), and `tokio` with
+//! `macros` and `rt-multi-thread`.
+//!
+//! ```rust,ignore
 //! use utilconnect::{Config, Connector};
-//! // Link the providers you want; a crate never named in code is not linked.
-//! // use utilconnect_pelm as _;
-//! // use utilconnect_flatpeak as _;
+//! // Link the providers you want: a crate never named in code is not linked.
+//! use utilconnect_pelm as _;
 //!
-//! # async fn run() -> utilconnect::Result<()> {
-//! let connector = Connector::from_config(&Config::load()?)?;
+//! #[tokio::main]
+//! async fn main() -> utilconnect::Result<()> {
+//!     let connector = Connector::from_config(&Config::load()?)?;
 //!
-//! // "Connect your utility account" clicked: send the browser to the vendor.
-//! let started = connector.start("user-42", "https://app.example/utility/callback").await?;
-//! println!("redirect to {}", started.connect_url.expose());
+//!     // "Connect your utility account" clicked: send the browser to the vendor.
+//!     let started = connector.start("user-42", "https://app.example/utility/callback").await?;
+//!     println!("redirect the browser to {}", started.connect_url.expose());
 //!
-//! // The vendor sent the browser back to /utility/callback?…
-//! let connection = connector.finish("https://app.example/utility/callback?code=…&state=…").await?;
-//! println!("linked {} at {}", connection.user_id(), connection.provider());
-//! # Ok(()) }
+//!     // The vendor sends the browser back to /utility/callback?…
+//!     let connection = connector.finish("https://app.example/utility/callback?code=…&state=…").await?;
+//!     println!("linked {} at {}", connection.user_id(), connection.provider());
+//!     Ok(())
+//! }
 //! ```
 //!
 //! Providers implement the small [`ConnectProvider`] trait and describe themselves once, in a

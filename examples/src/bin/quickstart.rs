@@ -23,6 +23,11 @@ const CALLBACK: &str = "https://app.example/utility/callback?tenant=demo";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // RUST_LOG=utilconnect=info shows the SDK's steps on standard error.
+    let _ = tracing::subscriber::set_global_default(utilconnect_examples::log_subscriber(
+        0,
+        std::io::stderr,
+    ));
     let chosen = match chosen_provider() {
         Ok(chosen) => chosen,
         Err(err) => {
@@ -127,7 +132,11 @@ impl Row {
         Self {
             provider: connection.provider().to_owned(),
             user: connection.user_id().to_owned(),
-            ids: if ids.is_empty() { "-".into() } else { ids },
+            ids: match (ids.is_empty(), connection.credentials().is_some()) {
+                (false, _) => ids,
+                (true, true) => "credentials".into(),
+                (true, false) => "-".into(),
+            },
             data: format!("{:?}", connection.data_status()).to_lowercase(),
             took,
         }
@@ -197,4 +206,10 @@ fn print_table(rows: &[Row]) {
     for c in &cells {
         line([&c[0], &c[1], &c[2], &c[3], &c[4]]);
     }
+    println!(
+        "\ndata: ready = the vendor has the user's data now; pending = the account is linked and \
+         the vendor is still loading it (Pelm: a few minutes; ask again later).\n\
+         connection ids: what the vendor identifies the link by; \"credentials\" = the vendor \
+         issued access tokens instead (kept by the app, never printed)."
+    );
 }

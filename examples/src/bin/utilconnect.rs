@@ -37,6 +37,9 @@ struct Cli {
     /// Provider to use (default: `provider` from config).
     #[arg(long, global = true)]
     provider: Option<String>,
+    /// Show the SDK's steps on standard error (-vv: more detail). `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -99,6 +102,10 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _ = tracing::subscriber::set_global_default(utilconnect_examples::log_subscriber(
+        cli.verbose,
+        std::io::stderr,
+    ));
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -342,11 +349,19 @@ fn print_connection(connection: &Connection) {
     for (name, id) in connection.vendor_ids() {
         println!("  {name}: {id}");
     }
-    println!(
-        "  data: {:?}, mode: {:?}",
-        connection.data_status(),
-        connection.mode()
-    );
+    let data = match connection.data_status() {
+        utilconnect::DataStatus::Pending => {
+            "pending (linked; the vendor is still loading the data: ask again in a few minutes)"
+        }
+        _ => "ready (the vendor has the data now)",
+    };
+    let mode = match connection.mode() {
+        utilconnect::Mode::Live => "live (real customer data)",
+        utilconnect::Mode::Test => "test (the vendor's test mode)",
+        _ => "not reported by this vendor",
+    };
+    println!("  data: {data}");
+    println!("  mode: {mode}");
     if connection.credentials().is_some() {
         println!("  access credentials: received (not printed)");
     }

@@ -32,9 +32,10 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    let _ = tracing::subscriber::set_global_default(utilconnect_examples::log_subscriber(
+        0,
+        std::io::stderr,
+    ));
     match run(Args::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
