@@ -12,6 +12,9 @@ use utilconnect_pelm as _;
 // Registers `[session_store] kind = "redis"`.
 use utilconnect_redis as _;
 
+/// What the web app says on every page when it runs against a sandbox.
+pub const SANDBOX_BANNER: &str = "the provider is an emulator running on this machine: no real utility account is linked, and the test login is shown on its pages.";
+
 pub mod file_store;
 pub mod webapp;
 

@@ -32,6 +32,8 @@ pub struct WebApp {
     /// The latest verified event per id it names (a location, a customer): what the result
     /// page shows. An app would keep this in its database.
     events: Mutex<HashMap<String, Event>>,
+    /// Shown on every page when the vendor is a sandbox.
+    banner: Option<String>,
 }
 
 impl std::fmt::Debug for WebApp {
@@ -50,6 +52,7 @@ impl WebApp {
             connector,
             public_url,
             events: Mutex::new(HashMap::new()),
+            banner: None,
         })
     }
 }
@@ -62,6 +65,7 @@ pub fn router(app: Arc<WebApp>) -> Router {
         .route("/callback", get(callback))
         .route("/webhooks/{provider}", post(webhook))
         .route("/events", get(events))
+        .route("/style.css", get(style))
         .with_state(app)
 }
 
@@ -115,7 +119,7 @@ fn set_cookie(name: &str, value: &str) -> Result<HeaderValue, Error> {
 async fn index(AxumState(app): AxumState<Arc<WebApp>>, headers: HeaderMap) -> Response {
     let (user, cookie) = match user(&headers) {
         Ok(user) => user,
-        Err(err) => return error_page(&err),
+        Err(err) => return error_page(&app, &err, None),
     };
     let provider = app.connector.provider().descriptor();
     let body = format!(
@@ -128,7 +132,7 @@ async fn index(AxumState(app): AxumState<Arc<WebApp>>, headers: HeaderMap) -> Re
         escape_html(provider.name()),
     );
     with_cookies(
-        Html(page("Connect your utility account", &body)).into_response(),
+        Html(app.page("Connect your utility account", &body)).into_response(),
         cookie.into_iter(),
     )
 }
@@ -136,7 +140,7 @@ async fn index(AxumState(app): AxumState<Arc<WebApp>>, headers: HeaderMap) -> Re
 async fn connect(AxumState(app): AxumState<Arc<WebApp>>, headers: HeaderMap) -> Response {
     let (user, user_cookie) = match user(&headers) {
         Ok(user) => user,
-        Err(err) => return error_page(&err),
+        Err(err) => return error_page(&app, &err, None),
     };
     let callback = app
         .public_url
@@ -145,12 +149,12 @@ async fn connect(AxumState(app): AxumState<Arc<WebApp>>, headers: HeaderMap) -> 
         .unwrap_or_default();
     let started = match app.connector.start(&user, &callback).await {
         Ok(started) => started,
-        Err(err) => return error_page(&err),
+        Err(err) => return error_page(&app, &err, None),
     };
     // The state goes in an HttpOnly cookie: the callback must come back to this browser.
     let flow_cookie = match set_cookie(FLOW_COOKIE, started.state.as_str()) {
         Ok(cookie) => cookie,
-        Err(err) => return error_page(&err),
+        Err(err) => return error_page(&app, &err, None),
     };
     with_cookies(
         Redirect::to(started.connect_url.expose().as_str()).into_response(),
@@ -181,15 +185,19 @@ async fn callback(
                 utilconnect::Operation::Complete,
                 "this callback belongs to a flow this browser did not start",
             );
-            return error_page(&err);
+            return error_page(&app, &err, None);
         }
     }
     match app.connector.finish(&target).await {
         Ok(connection) => {
             let latest = app.latest_event(&connection);
-            result_page(&connection, latest.as_ref())
+            result_page(&app, &connection, latest.as_ref())
         }
-        Err(err) => error_page(&err),
+        // The flow is kept: the same callback can be finished again.
+        Err(err) if err.status_of_call() == utilconnect::ErrorStatus::Temporary => {
+            error_page(&app, &err, Some(&target))
+        }
+        Err(err) => error_page(&app, &err, None),
     }
 }
 
@@ -248,7 +256,7 @@ fn with_cookies(mut response: Response, cookies: impl Iterator<Item = HeaderValu
     response
 }
 
-fn result_page(connection: &Connection, latest: Option<&Event>) -> Response {
+fn result_page(app: &WebApp, connection: &Connection, latest: Option<&Event>) -> Response {
     let event = match latest {
         Some(event) => format!(
             "<strong id=\"event\">{:?}</strong> (<code>{}</code>)",
@@ -286,29 +294,71 @@ fn result_page(connection: &Connection, latest: Option<&Event>) -> Response {
         connection.data_status(),
         connection.mode(),
     );
-    Html(page("Connected", &body)).into_response()
+    Html(app.page("Connected", &body)).into_response()
 }
 
-fn error_page(err: &Error) -> Response {
+fn error_page(app: &WebApp, err: &Error, retry: Option<&str>) -> Response {
     let status = if err.is_temporary() {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::BAD_REQUEST
     };
+    let next = match retry {
+        Some(callback) => format!(
+            r#"<p>The vendor is not ready yet; your connection is kept. <a id="retry" href="{}">Try again</a></p>"#,
+            escape_html(callback)
+        ),
+        None => r#"<p><a id="restart" href="/">Start again</a></p>"#.to_owned(),
+    };
     let body = format!(
         r#"<h1 id="outcome">Not connected</h1>
 <p>Reason: <strong id="kind">{}</strong></p>
 <p id="message">{}</p>
-<p><a href="/">Try again</a></p>"#,
+{next}"#,
         escape_html(err.kind().as_str()),
         escape_html(&err.to_string()),
     );
-    (status, Html(page("Not connected", &body))).into_response()
+    (status, Html(app.page("Not connected", &body))).into_response()
 }
 
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n{body}\n</body>\n</html>\n",
-        escape_html(title)
-    )
+/// The pages' stylesheet, served by the app itself (no CDN).
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1f2933;line-height:1.5}\n\
+h1{font-size:1.6rem}\n\
+button,a#retry,a#restart{display:inline-block;background:#0b6e4f;color:#fff;border:0;border-radius:.4rem;padding:.6rem 1rem;font-size:1rem;text-decoration:none;cursor:pointer}\n\
+code{background:#f0f4f8;padding:0 .2rem;border-radius:.2rem;word-break:break-all}\n\
+#sandbox-banner{background:#fff4c2;border:1px solid #e0b400;border-radius:.4rem;padding:.5rem .8rem;margin-bottom:1.5rem}\n\
+#message{color:#7b1e1e}\n";
+
+/// `GET /style.css`.
+async fn style() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE).into_response()
+}
+
+impl WebApp {
+    /// A whole page: the stylesheet, the sandbox banner when on a sandbox, then `body`.
+    fn page(&self, title: &str, body: &str) -> String {
+        let banner = self
+            .banner
+            .as_deref()
+            .map(|b| {
+                format!(
+                    "<p id=\"sandbox-banner\"><strong>Sandbox.</strong> {}</p>\n",
+                    escape_html(b)
+                )
+            })
+            .unwrap_or_default();
+        format!(
+            "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{}</title>\n<link rel=\"stylesheet\" href=\"/style.css\"></head>\n<body>\n{banner}{body}\n</body>\n</html>\n",
+            escape_html(title)
+        )
+    }
+
+    /// Shows a banner on every page saying the vendor is a sandbox, e.g. "the provider is an
+    /// emulator on this machine; no real account is linked".
+    pub fn with_sandbox_banner(mut self: Arc<Self>, banner: &str) -> Arc<Self> {
+        if let Some(app) = Arc::get_mut(&mut self) {
+            app.banner = Some(banner.to_owned());
+        }
+        self
+    }
 }

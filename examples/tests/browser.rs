@@ -14,6 +14,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use tokio::process::{Child, Command};
 use url::Url;
+use utilconnect_examples::SANDBOX_BANNER;
 use utilconnect_examples::sandbox_target;
 use utilconnect_examples::webapp::{WebApp, serve};
 
@@ -277,6 +278,56 @@ async fn click_through(client: &Client, app: &Url, scenario: Scenario) {
     panic!("the hosted pages did not send the browser back to the app");
 }
 
+/// A vendor answer that means "not ready yet" on the completing call, where the vendor has one.
+fn temporary_fault(provider: &str) -> Option<utilconnect_sandbox::FaultAction> {
+    use utilconnect_sandbox::FaultAction;
+    match provider {
+        "pelm" => Some(FaultAction::status(
+            500,
+            r#"{"error_code":"data_unavailable","message":"Data is loading"}"#,
+        )),
+        "flatpeak" => Some(FaultAction::status(
+            422,
+            r#"{"object":"error","type":"api_error","code":"pending_connect","message":"Connect is processing link to tariff source"}"#,
+        )),
+        _ => None,
+    }
+}
+
+/// Every app page is styled by the app's own stylesheet and says it runs on a sandbox; a
+/// screenshot of it is saved as `<provider>-<name>.png`.
+async fn check_app_page(client: &Client, provider: &str, name: &str) {
+    let banner = client
+        .find(Locator::Id("sandbox-banner"))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: no sandbox banner: {e}"))
+        .text()
+        .await
+        .expect("banner text");
+    assert!(
+        banner.contains("no real utility account"),
+        "{name}: {banner}"
+    );
+    let styled = client
+        .execute(
+            "return getComputedStyle(document.getElementById('sandbox-banner')).backgroundColor",
+            vec![],
+        )
+        .await
+        .expect("computed style");
+    assert_eq!(
+        styled, "rgb(255, 244, 194)",
+        "{name}: the stylesheet is served and applied"
+    );
+    let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "a real PNG");
+    std::fs::write(
+        screenshot_dir().join(format!("{provider}-{name}.png")),
+        &png,
+    )
+    .expect("save screenshot");
+}
+
 fn screenshot_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -288,7 +339,7 @@ async fn run_provider(provider: &str) {
     let target = sandbox_target(provider).await.expect("sandbox");
     let connector = target.connector.clone();
     let (app, server) = serve(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), |base| {
-        WebApp::new(connector, base)
+        WebApp::new(connector, base).with_sandbox_banner(SANDBOX_BANNER)
     })
     .await
     .expect("web app");
@@ -303,6 +354,7 @@ async fn run_provider(provider: &str) {
         Scenario::WrongPasswordThenApprove,
     ] {
         client.goto(app.as_str()).await.expect("open the app");
+        check_app_page(client, provider, "index").await;
         submit(client, "#connect").await;
         click_through(client, &app, scenario).await;
         let outcome = client
@@ -337,12 +389,61 @@ async fn run_provider(provider: &str) {
                 assert_eq!(shown, provider);
             }
         }
+        check_app_page(client, provider, scenario.name()).await;
         // The result page never shows a secret the sandbox issued or holds.
         if let Some(sandbox) = &target.sandbox {
             for secret in sandbox.known_secrets() {
                 assert!(!page.contains(&secret), "{scenario:?}: secret on the page");
             }
         }
+        if scenario == Scenario::Approve {
+            // The same callback again, in the same browser: used, and it says so.
+            let callback = client.current_url().await.expect("url");
+            client
+                .goto(callback.as_str())
+                .await
+                .expect("reopen the callback");
+            // Wait (bounded) for the new page, not the one it replaces.
+            let mut page = String::new();
+            for _ in 0..100 {
+                page = client.source().await.unwrap_or_default();
+                if page.contains("Not connected") {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert!(page.contains("already used"), "{callback}: {page}");
+            check_app_page(client, provider, "already-used").await;
+        }
+    }
+    // A temporary failure when finishing (the vendor still loading data): the page offers to
+    // try again, and trying again in the same browser connects.
+    if let (Some(sandbox), Some(fault)) = (&target.sandbox, temporary_fault(provider)) {
+        let route = sandbox
+            .route(utilconnect::Operation::Complete)
+            .expect("complete route");
+        client.goto(app.as_str()).await.expect("open the app");
+        submit(client, "#connect").await;
+        sandbox.faults().inject(route.method, route.path, fault, 1);
+        click_through(client, &app, Scenario::Approve).await;
+        let page = client.source().await.expect("page source");
+        assert!(
+            page.contains("Not connected") && page.contains("your connection is kept"),
+            "{page}"
+        );
+        check_app_page(client, provider, "temporary-failure").await;
+        submit(client, "#retry").await;
+        let outcome = client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Id("outcome"))
+            .await
+            .expect("a result page")
+            .text()
+            .await
+            .expect("outcome text");
+        assert_eq!(outcome, "Connected");
+        check_app_page(client, provider, "retried").await;
     }
     browser
         .client

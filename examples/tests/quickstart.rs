@@ -39,7 +39,10 @@ fn every_provider_connects_with_no_config() {
         "{stdout}"
     );
     assert!(stdout.contains("3. connection completed for quickstart-user"));
-    assert!(stdout.contains("pending = the account is linked"), "the table is explained: {stdout}");
+    assert!(
+        stdout.contains("pending = the account is linked"),
+        "the table is explained: {stdout}"
+    );
 }
 
 #[test]

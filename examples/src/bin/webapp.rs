@@ -58,9 +58,17 @@ async fn run(args: Args) -> utilconnect::Result<()> {
     };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let connector = target.connector.clone();
-    let (url, task) = serve(addr, |base| WebApp::new(connector, base))
-        .await
-        .map_err(|e| utilconnect::Error::config(format!("cannot listen on {addr}: {e}")))?;
+    let on_sandbox = target.sandbox.is_some();
+    let (url, task) = serve(addr, |base| {
+        let app = WebApp::new(connector, base);
+        if on_sandbox {
+            app.with_sandbox_banner(utilconnect_examples::SANDBOX_BANNER)
+        } else {
+            app
+        }
+    })
+    .await
+    .map_err(|e| utilconnect::Error::config(format!("cannot listen on {addr}: {e}")))?;
     match &target.sandbox {
         Some(sandbox) => {
             println!("{provider} sandbox on {}", sandbox.base_url());
