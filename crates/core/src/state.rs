@@ -11,7 +11,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::{Error, ErrorKind, Operation, Result};
@@ -146,8 +145,9 @@ impl From<Digest> for String {
 impl Digest {
     /// The digest of some bytes.
     pub fn of(bytes: &[u8]) -> Self {
-        let hash = Sha256::digest(bytes);
-        Self(URL_SAFE_NO_PAD.encode(hash))
+        // SHA-256 from ring, which the TLS stack already builds: no second hash crate.
+        let hash = ring::digest::digest(&ring::digest::SHA256, bytes);
+        Self(URL_SAFE_NO_PAD.encode(hash.as_ref()))
     }
 
     /// The digest of a secret, without exposing it anywhere else.

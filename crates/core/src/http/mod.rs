@@ -19,7 +19,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, StatusCode};
-use rand::Rng as _;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -424,6 +423,16 @@ pub fn vendor_error(
     error.scrub(&response.known_secrets())
 }
 
+/// A uniform number in [0, 1] for backoff jitter, from the OS (a generator crate for one
+/// number per retry is not worth its build time); 0.5 if the OS cannot give one.
+fn unit_random() -> f64 {
+    let mut bytes = [0u8; 8];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 0.5,
+    }
+}
+
 /// Why a connection could not be made, in words that say what to check.
 fn connect_cause(err: &reqwest::Error) -> &'static str {
     let mut chain = String::new();
@@ -802,7 +811,7 @@ impl HttpClient {
             .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
             .min(self.config.max_backoff);
         let half = exp / 2;
-        let jitter = rand::rng().random_range(0.0..=1.0);
+        let jitter = unit_random();
         half + half.mul_f64(jitter)
     }
 }
