@@ -65,7 +65,11 @@
 //! # Sandbox
 //!
 //! With feature `sandbox`, [`sandbox::PelmSandbox`] is an in-process Pelm emulator: the two
-//! API calls and the hosted Connect pages as plain HTML forms. Serve one on a fixed port for a
+//! API calls, the hosted Connect pages as plain HTML forms, and the data calls Pelm's own
+//! sample apps make with the access token (`GET /accounts`, `/intervals`, `/bills`; `500
+//! data_unavailable` for `SandboxOptions::data_delay` after Connect). Their answers' fields are
+//! an assumption (the wire reference lists the calls, not their bodies). Any other path
+//! answers Pelm's JSON error body. Serve one on a fixed port for a
 //! person to click through:
 //!
 //! ```text

@@ -525,3 +525,111 @@ async fn credential_expiry_is_dated_on_the_sandbox_clock() {
         "dated on the sandbox's clock, not the system's"
     );
 }
+
+/// The data calls Pelm's sample apps make after Connect, on the sandbox: 500
+/// `data_unavailable` while the data loads, then the account, its hourly intervals and its
+/// bills; the usual errors; and a JSON error for anything the emulator does not serve.
+#[tokio::test]
+async fn after_connect_the_data_calls_answer_as_pelm_does() {
+    let (s, c) = setup().await;
+    let started = s.start_flow(&c, "user-1").await.unwrap();
+    let callback = s.act(&started, UserAction::Approve).await.unwrap();
+    let connection = c.finish(callback.as_str()).await.unwrap();
+    let token = connection
+        .credentials()
+        .unwrap()
+        .access_token
+        .expose_secret()
+        .to_owned();
+    let options = s.sandbox().options().clone();
+    let http = reqwest::Client::new();
+    let get = |path: &str, bearer: &str| {
+        http.get(s.sandbox().url(path))
+            .header("Pelm-Client-Id", &options.client_id)
+            .header("Pelm-Secret", &options.client_secret)
+            .bearer_auth(bearer)
+            .send()
+    };
+    let json = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        (status, body)
+    };
+
+    let (status, body) = json(get("/accounts", &token).await.unwrap()).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (500, Some("data_unavailable"))
+    );
+    s.sandbox().clock().advance(options.data_delay);
+
+    let (status, accounts) = json(get("/accounts", &token).await.unwrap()).await;
+    assert_eq!(status, 200, "{accounts}");
+    let account = accounts[0]["id"].as_str().unwrap().to_owned();
+    let day = 1_796_428_800u64; // a UTC midnight
+    let (status, intervals) = json(
+        get(
+            &format!(
+                "/intervals?account_id={account}&start_date={day}&end_date={}&type=ELECTRIC",
+                day + 86_400
+            ),
+            &token,
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{intervals}");
+    assert_eq!(intervals["intervals"].as_array().unwrap().len(), 24);
+    let (status, bills) = json(
+        get(&format!("/bills?account_id={account}"), &token)
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, bills.as_array().map(Vec::len)), (200, Some(3)));
+
+    for (path, bearer, expected) in [
+        (
+            "/accounts".to_owned(),
+            "at_not-a-token",
+            (401, "token_invalid"),
+        ),
+        (
+            "/bills?account_id=acct_other".to_owned(),
+            token.as_str(),
+            (400, "parameter_invalid"),
+        ),
+        (
+            "/bills".to_owned(),
+            token.as_str(),
+            (400, "parameter_missing"),
+        ),
+        (
+            format!("/intervals?account_id={account}"),
+            token.as_str(),
+            (400, "parameter_missing"),
+        ),
+        (
+            "/accounts/nope".to_owned(),
+            token.as_str(),
+            (404, "not_found"),
+        ),
+    ] {
+        let response = get(&path, bearer).await.unwrap();
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{path}: {content_type}"
+        );
+        let (status, body) = json(response).await;
+        assert_eq!(
+            (status, body["error_code"].as_str().unwrap()),
+            expected,
+            "{path}: {body}"
+        );
+    }
+}

@@ -263,6 +263,17 @@ fn booleans(object: &Map<String, Value>, field: &str, allowed: &[&str]) -> Resul
     }
 }
 
+/// Any route the emulator does not serve: Flatpeak's standard error body, as JSON (never an
+/// empty 404).
+pub(crate) async fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "invalid_request",
+        "not_found",
+        "Not Found",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

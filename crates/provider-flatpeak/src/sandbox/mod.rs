@@ -78,6 +78,7 @@ impl VendorEmulator for Emulator {
                 "/provider-login/",
                 get(pages::provider_login_page).post(pages::provider_login),
             )
+            .fallback(api::not_found)
             .with_state(self.clone())
     }
 

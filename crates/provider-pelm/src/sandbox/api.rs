@@ -25,7 +25,7 @@ fn header_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// The 401 for requests without the app's credentials headers; `None` when they match.
-fn refuse_credentials(emulator: &Emulator, headers: &HeaderMap) -> Option<Response> {
+pub(crate) fn refuse_credentials(emulator: &Emulator, headers: &HeaderMap) -> Option<Response> {
     let matches = emulator.credentials_match(
         header_value(headers, "pelm-client-id"),
         header_value(headers, "pelm-secret"),

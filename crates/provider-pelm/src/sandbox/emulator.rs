@@ -31,6 +31,9 @@ pub struct SandboxOptions {
     pub token_ttl: Duration,
     /// Authorization code lifetime ("short-lived"; we use 5 minutes).
     pub code_ttl: Duration,
+    /// After Connect, the data calls answer `500 data_unavailable` for this long ("a few
+    /// minutes" per Pelm).
+    pub data_delay: Duration,
 }
 
 impl Default for SandboxOptions {
@@ -40,6 +43,7 @@ impl Default for SandboxOptions {
             client_secret: "sandbox-client-secret".into(),
             token_ttl: Duration::from_secs(1800),
             code_ttl: Duration::from_secs(300),
+            data_delay: Duration::from_secs(180),
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct Records {
     tokens: HashMap<String, TokenRecord>,
     codes: HashMap<String, CodeRecord>,
     pages: HashMap<String, PageSession>,
+    /// Access tokens: the user they were issued for and when.
+    access: HashMap<String, (String, SystemTime)>,
 }
 
 /// Why a code exchange was refused.
@@ -282,10 +288,22 @@ impl Emulator {
         }
         record.used = true;
         let user_id = record.user_id.clone();
-        records.known_users.insert(user_id);
+        records.known_users.insert(user_id.clone());
         let access = self.issuer.secret("at_", "access_token");
         let refresh = self.issuer.secret("rt_", "refresh_token");
+        records.access.insert(access.clone(), (user_id, now));
         Ok((access, refresh))
+    }
+
+    /// The data a bearer may read: `Ok(user)` once the data has loaded, `Err(true)` while it
+    /// is still loading, `Err(false)` for an unknown token.
+    pub(crate) fn data_for(&self, bearer: &str) -> Result<String, bool> {
+        let records = self.lock();
+        let (user, linked_at) = records.access.get(bearer).ok_or(false)?;
+        if self.clock.now() < *linked_at + self.options.data_delay {
+            return Err(true);
+        }
+        Ok(user.clone())
     }
 
     /// Every token, code and page session issued so far.

@@ -24,6 +24,7 @@
 //! ```
 
 mod api;
+mod data;
 mod emulator;
 mod pages;
 
@@ -66,6 +67,10 @@ impl VendorEmulator for Emulator {
             .route("/connect/terms", post(pages::terms))
             .route("/connect/utility", post(pages::utility))
             .route("/connect/credentials", post(pages::credentials))
+            .route("/accounts", get(data::accounts))
+            .route("/intervals", get(data::intervals))
+            .route("/bills", get(data::bills))
+            .fallback(data::not_found)
             .with_state(self.clone())
     }
 
