@@ -109,16 +109,10 @@ async fn concurrent_cli_processes_keep_every_pending_session() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().expect("dir");
-    let table: serde_json::Value = sandbox.provider_config().extract().unwrap();
-    let mut toml = String::from("provider = \"pelm\"\n[providers.pelm]\n");
-    for (key, value) in table
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| *k != "http")
-    {
-        toml.push_str(&format!("{key} = {value}\n"));
-    }
+    let toml = format!(
+        "provider = \"pelm\"\n{}",
+        utilconnect_sandbox::provider_toml(&sandbox).unwrap()
+    );
     std::fs::write(dir.path().join("utilconnect.toml"), toml).unwrap();
     let cli = |args: &[&str]| {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_utilconnect"))

@@ -118,19 +118,11 @@ async fn a_flow_started_on_one_instance_finishes_on_another_through_redis() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let table: serde_json::Value = vendor.provider_config().extract().unwrap();
-    let mut toml = format!(
-        "provider = \"pelm\"\n[session_store]\nkind = \"redis\"\nurl = \"{}\"\n[providers.pelm]\n",
-        redis.url()
+    let toml = format!(
+        "provider = \"pelm\"\n[session_store]\nkind = \"redis\"\nurl = \"{}\"\n{}",
+        redis.url(),
+        utilconnect_sandbox::provider_toml(&vendor).unwrap()
     );
-    for (key, value) in table
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(k, _)| *k != "http")
-    {
-        toml.push_str(&format!("{key} = {value}\n"));
-    }
     std::fs::write(dir.path().join("utilconnect.toml"), toml).unwrap();
     let (a, b) = (instance(dir.path()).await, instance(dir.path()).await);
     let mut browser = Browser::new();

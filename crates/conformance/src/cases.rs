@@ -739,3 +739,42 @@ fn rejection(
     )?;
     Ok(json!(err.to_string()))
 }
+
+/// The emulator answers a route it does not serve with an error body in JSON (the vendor's
+/// error shape), never an empty body: vendor-written clients parse every answer.
+pub async fn unknown_route(h: &Harness) -> CaseResult {
+    let http = reqwest::Client::new();
+    let url = h
+        .sandbox()
+        .base_url()
+        .join("/utilconnect-conformance/no-such-route")
+        .map_err(|e| Failure::new(e.to_string()))?;
+    for method in [reqwest::Method::GET, reqwest::Method::POST] {
+        let response = http
+            .request(method.clone(), url.clone())
+            .send()
+            .await
+            .map_err(|e| Failure::new(format!("{method} to the sandbox failed: {e}")))?;
+        let status = response.status();
+        let json = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let body = response.bytes().await.unwrap_or_default();
+        check(
+            status.is_client_error(),
+            format!("{method} to an unknown route answered {status}"),
+        )?;
+        check(
+            json,
+            format!("{method} to an unknown route is not answered in JSON"),
+        )?;
+        let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+        check(
+            parsed.is_some_and(|v| v.as_object().is_some_and(|o| !o.is_empty())),
+            format!("{method} to an unknown route has no JSON error body"),
+        )?;
+    }
+    Ok(None)
+}

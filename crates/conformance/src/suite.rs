@@ -73,6 +73,7 @@ pub const CASES: &[Case] = &[
     case!(secrets, []),
     case!(concurrency, []),
     case!(connection_reuse, []),
+    case!(unknown_route, []),
     case!(refresh, [Refresh]),
     case!(webhook_verified, [Webhooks]),
     case!(webhook_tampered, [Webhooks]),

@@ -337,6 +337,12 @@ fn start_toy(addr: Option<std::net::SocketAddr>) -> BoxFuture<Result<Box<dyn San
             .route("/token", post(token))
             .route("/authorize", get(authorize).post(approve))
             .route("/exchange", post(exchange))
+            .fallback(|| async {
+                (
+                    axum::http::StatusCode::NOT_FOUND,
+                    axum::Json(serde_json::json!({"error": "not_found"})),
+                )
+            })
             .with_state(state.clone());
         let server = match addr {
             Some(addr) => SandboxServer::start_on(addr, router, Faults::default(), log).await?,

@@ -682,26 +682,3 @@ async fn moving_the_sandbox_clock_moves_bearer_token_and_session_expiry_together
     let err = connector.finish(callback.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ExpiredToken);
 }
-
-/// A route the emulator does not serve answers Flatpeak's error body as JSON, never an
-/// empty 404 (a vendor client that parses every answer must not crash on it).
-#[tokio::test]
-async fn unknown_routes_answer_a_json_error_body() {
-    let (s, _) = setup().await;
-    for path in ["/nope", "/connect/tariff/unknown", "/api/v2/things"] {
-        let response = reqwest::get(s.sandbox().url(path)).await.unwrap();
-        assert_eq!(response.status(), 404, "{path}");
-        let content_type = response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert!(
-            content_type.starts_with("application/json"),
-            "{path}: {content_type}"
-        );
-        let body: serde_json::Value =
-            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
-        assert_eq!(body["object"], "error", "{path}: {body}");
-        assert_eq!(body["code"], "not_found");
-    }
-}

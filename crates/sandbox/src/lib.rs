@@ -274,6 +274,73 @@ pub fn connector_for(sandbox: &dyn Sandbox) -> Result<utilconnect::Connector> {
         .build())
 }
 
+/// The `[providers.<name>]` table pointing at `sandbox`, as TOML for a `utilconnect.toml`
+/// (without the quick `http` settings tests use), e.g. to run a separate process against it.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # use utilconnect_sandbox::{Hosted, RequestLog, Route, UserAction, VendorEmulator, EmulatorState};
+/// # use utilconnect::{ManualClock, Operation, ProviderDescriptor, Result, Url};
+/// # fn build(_: &utilconnect::ProviderConfig, _: &utilconnect::BuildContext) -> Result<std::sync::Arc<dyn utilconnect::ConnectProvider>> { unimplemented!() }
+/// # const TOY: ProviderDescriptor = ProviderDescriptor::new("toy", "", &[], build, "doc");
+/// # #[derive(Debug, Clone)] struct Toy(EmulatorState<(), ()>);
+/// # #[async_trait::async_trait] impl VendorEmulator for Toy {
+/// #   type Options = (); type Records = (); const DESCRIPTOR: &'static ProviderDescriptor = &TOY;
+/// #   fn new(_: (), c: ManualClock, l: RequestLog) -> Self { Toy(EmulatorState::new((), c, l)) }
+/// #   fn state(&self) -> &EmulatorState<(), ()> { &self.0 }
+/// #   fn router(&self) -> axum::Router { axum::Router::new() }
+/// #   fn provider_table(&self, base: &Url) -> serde_json::Value {
+/// #     serde_json::json!({"api_base_url": base.as_str(), "units": {"a-1": {"id": 7, "on": true}}})
+/// #   }
+/// #   fn known_secrets(&self) -> Vec<String> { vec![] }
+/// #   fn route(&self, _: Operation) -> Option<Route> { None }
+/// #   async fn act(&self, _: &Url, u: &Url, _: UserAction) -> Result<Url> { Ok(u.clone()) }
+/// # }
+/// let sandbox = Hosted::<Toy>::start().await?;
+/// let toml = utilconnect_sandbox::provider_toml(&sandbox)?;
+/// assert!(toml.starts_with("[providers.toy]\napi_base_url = \"http://127.0.0.1:"), "{toml}");
+/// assert!(toml.contains(r#"units = { "a-1" = { "id" = 7, "on" = true } }"#), "{toml}");
+/// # Ok::<(), utilconnect::Error>(()) }).unwrap();
+/// ```
+pub fn provider_toml(sandbox: &dyn Sandbox) -> Result<String> {
+    let table: serde_json::Value = sandbox.provider_config().extract()?;
+    let mut toml = format!("[providers.{}]\n", sandbox.provider_name());
+    if let Some(object) = table.as_object() {
+        for (key, value) in object.iter().filter(|(k, v)| *k != "http" && !v.is_null()) {
+            toml.push_str(&format!("{key} = {}\n", toml_value(value)));
+        }
+    }
+    Ok(toml)
+}
+
+/// A JSON value as a TOML value: JSON strings, numbers, booleans and arrays are TOML already;
+/// objects become inline tables with quoted keys.
+fn toml_value(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Object(map) => {
+            let fields: Vec<String> = map
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| {
+                    format!(
+                        "{} = {}",
+                        serde_json::Value::String(k.clone()),
+                        toml_value(v)
+                    )
+                })
+                .collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
+        serde_json::Value::Array(items) => {
+            format!(
+                "[{}]",
+                items.iter().map(toml_value).collect::<Vec<_>>().join(", ")
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Serves the registered emulator of `provider` on `127.0.0.1:port` for a person to click
 /// through: prints a provider table pointing at it and a fresh connect URL (the browser lands
 /// on `https://app.example/callback?…` at the end), then waits for Ctrl-C.
@@ -284,13 +351,8 @@ pub async fn serve_for_a_person(provider: &str, port: u16) -> Result<()> {
     let addr = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
     let sandbox = descriptor.start_on(addr).await?;
     println!("{provider} sandbox on {}", sandbox.base_url());
-    println!("\n[providers.{provider}]   # sandbox-only test values");
-    let table: serde_json::Value = sandbox.provider_config().extract()?;
-    if let Some(object) = table.as_object() {
-        for (key, value) in object.iter().filter(|(k, _)| *k != "http") {
-            println!("{key} = {value}");
-        }
-    }
+    println!("\n# sandbox-only test values");
+    print!("{}", provider_toml(sandbox.as_ref())?);
     let started = connector_for(sandbox.as_ref())?
         .start("browser-user", "https://app.example/callback")
         .await?;

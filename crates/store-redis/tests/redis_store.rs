@@ -152,20 +152,9 @@ async fn a_connector_chosen_by_config_uses_redis_and_an_unreachable_one_fails_st
         .await
         .unwrap();
     let config = |url: &str| {
-        let mut pelm = String::new();
-        let table: serde_json::Value = utilconnect_sandbox::Sandbox::provider_config(&sandbox)
-            .extract()
-            .unwrap();
-        for (key, value) in table
-            .as_object()
-            .unwrap()
-            .iter()
-            .filter(|(k, _)| *k != "http")
-        {
-            pelm.push_str(&format!("{key} = {value}\n"));
-        }
+        let pelm = utilconnect_sandbox::provider_toml(&sandbox).unwrap();
         Config::from_toml_str(&format!(
-            "provider = \"pelm\"\n[session_store]\nkind = \"redis\"\nurl = \"{url}\"\n[providers.pelm]\n{pelm}"
+            "provider = \"pelm\"\n[session_store]\nkind = \"redis\"\nurl = \"{url}\"\n{pelm}"
         ))
         .unwrap()
     };
