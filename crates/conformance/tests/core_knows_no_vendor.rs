@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use utilconnect_flatpeak as _;
+use utilconnect_greenbutton as _;
 use utilconnect_pelm as _;
 
 /// Words that name a vendor's wire, from every registered descriptor.

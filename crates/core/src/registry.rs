@@ -492,17 +492,17 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorKind;
 
     #[test]
     fn a_mistyped_name_gets_the_closest_registered_one() {
-        let names = ["flatpeak", "greenbutton", "pelm"];
-        assert_eq!(closest("Pelm", &names), Some("pelm"));
-        assert_eq!(closest("flatpeek", &names), Some("flatpeak"));
-        assert_eq!(closest("green-button", &names), Some("greenbutton"));
-        assert_eq!(closest("xyz", &names), None);
+        let names = ["acme", "globex", "initech"];
+        assert_eq!(closest("Acme", &names), Some("acme"), "case only");
+        assert_eq!(closest("globx", &names), Some("globex"), "one edit");
+        assert_eq!(closest("init-ech", &names), Some("initech"), "one insertion");
+        assert_eq!(closest("xyz", &names), None, "nothing close");
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
-    use crate::ErrorKind;
 
     fn never(_: &ProviderConfig, _: &BuildContext) -> Result<Arc<dyn ConnectProvider>> {
         Err(Error::config("not buildable"))
