@@ -240,11 +240,10 @@ impl Connector {
         context: &BuildContext,
     ) -> Result<ConnectorBuilder> {
         let name = config.provider_name()?;
-        let descriptor = registry::provider(name)?;
-        // The chosen table first, with all it lacks; then typos in the others.
-        descriptor.check_table(&config.provider_config(name), true)?;
+        // The chosen table first (`build_with` reports all it lacks), then typos in the others.
+        let provider =
+            registry::provider(name)?.build_with(&config.provider_config(name), context)?;
         config.check_provider_tables()?;
-        let provider = descriptor.build_with(&config.provider_config(name), context)?;
         let store =
             crate::store::session_store_from_config(&config.session_store_config(), context)?;
         Ok(Self::builder(provider)

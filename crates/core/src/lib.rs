@@ -44,6 +44,7 @@ mod clock;
 mod config;
 mod connector;
 mod error;
+mod expiring;
 mod flow;
 pub mod http;
 mod provider;

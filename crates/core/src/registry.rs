@@ -324,9 +324,8 @@ impl ProviderDescriptor {
             .unwrap_or_default();
         let top = |name: &'static str| name.split('.').next().unwrap_or(name);
         // Every provider takes an `http` table (the suite shortens timeouts through it).
-        let mut declared: Vec<&str> = self.config_keys.iter().map(|k| top(k.name)).collect();
-        declared.push("http");
-        declared.dedup();
+        let declared =
+            unique_in_order(self.config_keys.iter().map(|k| top(k.name)).chain(["http"]));
         let path = table.path();
         let mut problems: Vec<String> = present
             .iter()
@@ -345,13 +344,12 @@ impl ProviderDescriptor {
             })
             .collect();
         if require {
-            let mut missing: Vec<&str> = self
-                .config_keys
-                .iter()
-                .filter(|k| k.required && !present.iter().any(|p| p == top(k.name)))
-                .map(|k| top(k.name))
-                .collect();
-            missing.dedup();
+            let missing = unique_in_order(
+                self.config_keys
+                    .iter()
+                    .filter(|k| k.required && !present.iter().any(|p| p == top(k.name)))
+                    .map(|k| top(k.name)),
+            );
             if !missing.is_empty() {
                 let list = missing
                     .iter()
@@ -427,12 +425,34 @@ pub fn build_provider(name: &str, config: &ProviderConfig) -> Result<Arc<dyn Con
 fn sorted_unique<'a>(
     all: impl IntoIterator<Item = &'a ProviderDescriptor>,
 ) -> Result<Vec<&'a ProviderDescriptor>> {
-    let mut by_name: BTreeMap<&str, &ProviderDescriptor> = BTreeMap::new();
-    for descriptor in all {
-        if let Some(first) = by_name.insert(descriptor.name, descriptor) {
+    sorted_unique_by(all, |d| (d.name, d.origin), "provider")
+}
+
+/// `names` without repeats, in their first order (key listings keep the declared order).
+fn unique_in_order(names: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
+    let mut unique: Vec<&'static str> = Vec::new();
+    for name in names {
+        if !unique.contains(&name) {
+            unique.push(name);
+        }
+    }
+    unique
+}
+
+/// Registered items (`what`: "provider", "session store kind") sorted by name, or an error
+/// naming both registering crates when two share a name.
+pub(crate) fn sorted_unique_by<'a, T>(
+    all: impl IntoIterator<Item = &'a T>,
+    name_and_origin: impl Fn(&T) -> (&'static str, &'static str),
+    what: &str,
+) -> Result<Vec<&'a T>> {
+    let mut by_name: BTreeMap<&str, &T> = BTreeMap::new();
+    for item in all {
+        let (name, origin) = name_and_origin(item);
+        if let Some(first) = by_name.insert(name, item) {
             return Err(Error::config(format!(
-                "provider `{}` is registered twice (by {} and by {})",
-                descriptor.name, first.origin, descriptor.origin
+                "{what} `{name}` is registered twice (by {} and by {origin})",
+                name_and_origin(first).1
             )));
         }
     }
@@ -499,7 +519,11 @@ mod tests {
         let names = ["acme", "globex", "initech"];
         assert_eq!(closest("Acme", &names), Some("acme"), "case only");
         assert_eq!(closest("globx", &names), Some("globex"), "one edit");
-        assert_eq!(closest("init-ech", &names), Some("initech"), "one insertion");
+        assert_eq!(
+            closest("init-ech", &names),
+            Some("initech"),
+            "one insertion"
+        );
         assert_eq!(closest("xyz", &names), None, "nothing close");
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }

@@ -14,12 +14,14 @@ use std::time::{Duration, SystemTime};
 
 use tokio::sync::OnceCell;
 
+use crate::expiring::ExpiringMap;
+
 /// Most successes remembered at once; older ones are dropped first when full.
 const MAX_REMEMBERED: usize = 10_000;
 
 struct Calls<K, T, E> {
     in_flight: HashMap<K, Arc<OnceCell<Result<T, E>>>>,
-    succeeded: HashMap<K, (T, SystemTime)>,
+    succeeded: ExpiringMap<K, T>,
 }
 
 /// Calls by key: running ones, and recent successes.
@@ -35,7 +37,7 @@ impl<K: Eq + Hash + Clone, T: Clone, E: Clone> SingleFlight<K, T, E> {
             grace,
             calls: Mutex::new(Calls {
                 in_flight: HashMap::new(),
-                succeeded: HashMap::new(),
+                succeeded: ExpiringMap::new(MAX_REMEMBERED),
             }),
         }
     }
@@ -50,8 +52,7 @@ impl<K: Eq + Hash + Clone, T: Clone, E: Clone> SingleFlight<K, T, E> {
     {
         let cell = {
             let mut calls = self.lock();
-            calls.succeeded.retain(|_, (_, until)| *until > now);
-            if let Some((value, _)) = calls.succeeded.get(&key) {
+            if let Some(value) = calls.succeeded.get(&key, now) {
                 return Ok(value.clone());
             }
             calls.in_flight.entry(key.clone()).or_default().clone()
@@ -65,18 +66,8 @@ impl<K: Eq + Hash + Clone, T: Clone, E: Clone> SingleFlight<K, T, E> {
         {
             calls.in_flight.remove(&key);
             if let Ok(value) = &result {
-                if calls.succeeded.len() >= MAX_REMEMBERED {
-                    let oldest = calls
-                        .succeeded
-                        .iter()
-                        .min_by_key(|(_, (_, until))| *until)
-                        .map(|(k, _)| k.clone());
-                    if let Some(oldest) = oldest {
-                        calls.succeeded.remove(&oldest);
-                    }
-                }
                 let until = now.checked_add(self.grace).unwrap_or(now);
-                calls.succeeded.insert(key, (value.clone(), until));
+                calls.succeeded.insert(key, value.clone(), until, now);
             }
         }
         result

@@ -1,15 +1,16 @@
 //! Webhooks: what vendors tell apps after Connect, verified by the provider and read into one
 //! typed [`Event`], with duplicates reported through an [`EventStore`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::Result;
+use crate::expiring::ExpiringMap;
 
 /// The verification check a rejected webhook failed ([`Error::webhook_check`](crate::Error::webhook_check)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -204,9 +205,8 @@ pub const EVENT_ID_RETENTION: Duration = Duration::from_secs(3 * 24 * 3600);
 /// ```
 #[derive(Clone)]
 pub struct InMemoryEventStore {
-    ids: Arc<Mutex<HashMap<(String, String), SystemTime>>>,
+    ids: Arc<Mutex<ExpiringMap<(String, String), ()>>>,
     clock: Arc<dyn Clock>,
-    capacity: usize,
 }
 
 impl InMemoryEventStore {
@@ -221,9 +221,8 @@ impl InMemoryEventStore {
     /// A store whose retention follows `clock`.
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
         Self {
-            ids: Arc::default(),
+            ids: Arc::new(Mutex::new(ExpiringMap::new(Self::DEFAULT_CAPACITY))),
             clock,
-            capacity: Self::DEFAULT_CAPACITY,
         }
     }
 }
@@ -237,7 +236,7 @@ impl Default for InMemoryEventStore {
 impl fmt::Debug for InMemoryEventStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InMemoryEventStore")
-            .field("capacity", &self.capacity)
+            .field("capacity", &Self::DEFAULT_CAPACITY)
             .finish_non_exhaustive()
     }
 }
@@ -248,22 +247,10 @@ impl EventStore for InMemoryEventStore {
         let now = self.clock.now();
         let mut ids = self.ids.lock().unwrap_or_else(PoisonError::into_inner);
         let key = (provider.to_owned(), id.to_owned());
-        if ids.get(&key).is_some_and(|until| *until > now) {
+        if ids.get(&key, now).is_some() {
             return Ok(true);
         }
-        if ids.len() >= self.capacity {
-            ids.retain(|_, until| *until > now);
-            if ids.len() >= self.capacity {
-                let oldest = ids
-                    .iter()
-                    .min_by_key(|(_, until)| **until)
-                    .map(|(k, _)| k.clone());
-                if let Some(oldest) = oldest {
-                    ids.remove(&oldest);
-                }
-            }
-        }
-        ids.insert(key, now.checked_add(keep).unwrap_or(now));
+        ids.insert(key, (), now.checked_add(keep).unwrap_or(now), now);
         Ok(false)
     }
 }

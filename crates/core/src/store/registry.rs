@@ -1,7 +1,6 @@
 //! Session stores chosen by config: `[session_store] kind = "…"`, each kind registered by the
 //! crate that provides it (the in-memory store by core), as providers are.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -99,16 +98,11 @@ macro_rules! register_session_store {
 
 /// Every registered store kind, sorted; an error if two crates registered one kind.
 pub fn session_stores() -> Result<Vec<&'static StoreDescriptor>> {
-    let mut by_kind: BTreeMap<&str, &'static StoreDescriptor> = BTreeMap::new();
-    for descriptor in inventory::iter::<StoreDescriptor> {
-        if let Some(first) = by_kind.insert(descriptor.kind, descriptor) {
-            return Err(Error::config(format!(
-                "session store kind `{}` is registered twice (by {} and by {})",
-                descriptor.kind, first.origin, descriptor.origin
-            )));
-        }
-    }
-    Ok(by_kind.into_values().collect())
+    crate::registry::sorted_unique_by(
+        inventory::iter::<StoreDescriptor>,
+        |d| (d.kind, d.origin),
+        "session store kind",
+    )
 }
 
 /// The store `[session_store]` configures: `kind` (default `memory`) picks the registered
@@ -132,9 +126,12 @@ pub fn session_store_from_config(
     let all = session_stores()?;
     let kinds: Vec<&str> = all.iter().map(|d| d.kind).collect();
     let descriptor = all.into_iter().find(|d| d.kind == kind).ok_or_else(|| {
+        let guess = crate::registry::closest(kind, &kinds)
+            .map(|c| format!("did you mean `{c}`? "))
+            .unwrap_or_default();
         Error::config(format!(
-            "unknown session store kind `{}` in `{}`; available: {} (a store crate must be \
-             linked, e.g. `use utilconnect_redis as _;` for `redis`)",
+            "unknown session store kind `{}` in `{}`; {guess}available: {} (link the crate that \
+             provides it: `use <store crate> as _;`)",
             crate::redact::sanitize(kind, 64),
             table.path(),
             kinds.join(", ")
@@ -224,8 +221,8 @@ mod tests {
             ),
             (json!({"capacity": 0}), "session_store.capacity"),
             (
-                json!({"kind": "redis"}),
-                "unknown session store kind `redis` in `session_store`; available: memory",
+                json!({"kind": "etcd"}),
+                "unknown session store kind `etcd` in `session_store`; available: memory",
             ),
         ] {
             let err = build(table.clone()).unwrap_err();
