@@ -133,6 +133,31 @@ impl Callback {
         self.params.get(name)
     }
 
+    /// The `code` parameter of a redirect-based (OAuth-style) callback: `None` when absent
+    /// (what that means is the provider's to say), an [`ErrorKind::InvalidCode`] error when it
+    /// is empty or holds anything but printable ASCII (RFC 6749 §A.11), which no vendor
+    /// issues; checked before the session is consumed.
+    ///
+    /// ```
+    /// use utilconnect::{Callback, ErrorKind};
+    /// assert!(Callback::parse("/cb?state=s").unwrap().code().is_none());
+    /// assert!(Callback::parse("/cb?code=abc&state=s").unwrap().code().unwrap().is_ok());
+    /// let err = Callback::parse("/cb?code=a%0Ab&state=s").unwrap().code().unwrap().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidCode);
+    /// ```
+    pub fn code(&self) -> Option<Result<&SecretString>> {
+        let code = self.param("code")?;
+        let text = secrecy::ExposeSecret::expose_secret(code);
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_graphic()) {
+            return Some(Err(Error::new(
+                ErrorKind::InvalidCode,
+                Operation::Complete,
+                "the callback's `code` is empty or not an authorization code",
+            )));
+        }
+        Some(Ok(code))
+    }
+
     /// The values of the parameters that carry a secret for `provider` (`code`, `…token`,
     /// and its [declared ones](crate::ProviderDescriptor::is_secret_param)), to scrub from
     /// any error about this callback.

@@ -249,21 +249,19 @@ fn with_grant_ids(mut connection: Connection, body: &TokenResponse) -> Connectio
     connection
 }
 
-/// The callback's code (RFC 6749: printable ASCII). A callback with neither `code` nor
-/// `error` is not a redirect the utility makes.
+/// The callback's code. A callback with neither `code` nor `error` is not a redirect the
+/// utility makes.
 fn code_of(callback: &Callback) -> Result<&SecretString> {
-    let refuse = |message: &str| {
-        Error::new(ErrorKind::InvalidCode, Operation::Complete, message).with_provider(crate::NAME)
-    };
-    let code = callback
-        .param("code")
-        .ok_or_else(|| refuse("the callback carries neither `code` nor `error`"))?;
-    let text = code.expose_secret();
-    let printable = text.bytes().all(|b| (0x20..=0x7e).contains(&b));
-    if text.is_empty() || text.len() > 2048 || !printable {
-        return Err(refuse("the callback's `code` is not an authorization code"));
-    }
-    Ok(code)
+    callback
+        .code()
+        .unwrap_or_else(|| {
+            Err(Error::new(
+                ErrorKind::InvalidCode,
+                Operation::Complete,
+                "the callback carries neither `code` nor `error`",
+            ))
+        })
+        .map_err(|e| e.with_provider(crate::NAME))
 }
 
 fn invalid_option(message: String) -> Error {

@@ -143,23 +143,16 @@ impl PelmProvider {
 /// The callback's code: missing means the user left without connecting (Pelm's page sends no
 /// `error`); an empty or malformed one cannot be Pelm's.
 fn code_of(callback: &Callback) -> Result<&secrecy::SecretString> {
-    let refuse = |kind, message: &str| {
-        Error::new(kind, Operation::Complete, message).with_provider(crate::NAME)
-    };
-    let code = callback.param("code").ok_or_else(|| {
-        refuse(
-            ErrorKind::Cancelled,
-            "the user left Pelm Connect without connecting an account (no `code` on the callback)",
-        )
-    })?;
-    let text = code.expose_secret();
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(refuse(
-            ErrorKind::InvalidCode,
-            "the callback's `code` is empty or not a code Pelm issues",
-        ));
-    }
-    Ok(code)
+    callback
+        .code()
+        .unwrap_or_else(|| {
+            Err(Error::new(
+                ErrorKind::Cancelled,
+                Operation::Complete,
+                "the user left Pelm Connect without connecting an account (no `code` on the callback)",
+            ))
+        })
+        .map_err(|e| e.with_provider(crate::NAME))
 }
 
 fn invalid_option(message: String) -> Error {

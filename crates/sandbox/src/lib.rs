@@ -40,7 +40,7 @@ pub use faults::{Fault, FaultAction, Faults};
 pub use hosted::{Hosted, VendorEmulator};
 pub use html::{Fields, error_html, error_page, field, html_page, problem_html};
 pub use issuer::Issuer;
-pub use password::{PasswordRound, WRONG_PASSWORD};
+pub use password::{PasswordRound, WRONG_PASSWORD, visit_pages};
 pub use record::{RecordedRequest, RequestLog};
 pub use server::SandboxServer;
 pub use time::rfc3339;

@@ -1,8 +1,9 @@
 //! The end user's round with a wrong password, which every emulator's login page offers.
 
+use url::Url;
 use utilconnect::Result;
 
-use crate::{Page, UserAction, end_user_error};
+use crate::{Browser, Form, Page, UserAction, end_user_error};
 
 /// What the end user types on a vendor's login page: for
 /// [`UserAction::WrongCredentialsThenApprove`], a wrong password once (and the page must say it
@@ -57,6 +58,26 @@ impl PasswordRound {
         }
         Ok(())
     }
+}
+
+/// The end user's whole visit for `action` from `start` on the pages served at `base_url`:
+/// `choose` picks each page's form (typing `round.password(…)` on a login page), at most
+/// `max_pages` of them, and a wrong password the round typed must have been refused (the
+/// page showing `refusal_text`). The URL the browser finally left for: the app's callback.
+pub async fn visit_pages(
+    base_url: &Url,
+    start: &Url,
+    max_pages: usize,
+    action: UserAction,
+    refusal_text: &'static str,
+    mut choose: impl FnMut(&Page, &mut PasswordRound) -> Result<Form>,
+) -> Result<Url> {
+    let mut round = PasswordRound::new(action, refusal_text);
+    let callback = Browser::new(base_url)?
+        .walk(start, max_pages, |page| choose(page, &mut round))
+        .await?;
+    round.check()?;
+    Ok(callback)
 }
 
 #[cfg(test)]

@@ -33,8 +33,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::{ManualClock, Operation, Result, Url};
 use utilconnect_sandbox::{
-    Browser, EmulatorState, Hosted, PasswordRound, RequestLog, Route, SandboxDescriptor,
-    SignedRequest, UserAction, VendorEmulator, WebhookFault, no_way_on, start_boxed,
+    EmulatorState, Hosted, RequestLog, Route, SandboxDescriptor, SignedRequest, UserAction,
+    VendorEmulator, WebhookFault, no_way_on, start_boxed, visit_pages,
 };
 
 pub use emulator::{Emulator, Records, SandboxOptions};
@@ -118,10 +118,14 @@ impl VendorEmulator for Emulator {
     /// The end user's choice on each hosted page for `action`.
     async fn act(&self, base_url: &Url, connect_url: &Url, action: UserAction) -> Result<Url> {
         let close = action == UserAction::Cancel;
-        let mut round = PasswordRound::new(action, "Incorrect email or password");
         // Address, provider, provider login (twice at most), summary.
-        let callback = Browser::new(base_url)?
-            .walk(connect_url, 6, |page| {
+        visit_pages(
+            base_url,
+            connect_url,
+            6,
+            action,
+            "Incorrect email or password",
+            |page, round| {
                 let choice = if let Some(form) = page.form("address") {
                     match close {
                         true => form.set("action", "close"),
@@ -152,10 +156,9 @@ impl VendorEmulator for Emulator {
                     return Err(no_way_on(page));
                 };
                 Ok(choice)
-            })
-            .await?;
-        round.check()?;
-        Ok(callback)
+            },
+        )
+        .await
     }
 }
 

@@ -39,8 +39,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::{Error, ErrorKind, ManualClock, Operation, Result, Url};
 use utilconnect_sandbox::{
-    Browser, EmulatorState, Hosted, PasswordRound, RequestLog, Route, SandboxDescriptor,
-    UserAction, VendorEmulator, no_way_on, start_boxed,
+    EmulatorState, Hosted, RequestLog, Route, SandboxDescriptor, UserAction, VendorEmulator,
+    no_way_on, start_boxed, visit_pages,
 };
 
 use emulator::{CUSTOMER_PASSWORD, CUSTOMER_USERNAME};
@@ -145,9 +145,13 @@ impl VendorEmulator for Emulator {
             ));
         }
         let cancel = action == UserAction::Cancel;
-        let mut round = PasswordRound::new(action, "Incorrect email or password");
-        let callback = Browser::new(base_url)?
-            .walk(connect_url, 4, |page| {
+        visit_pages(
+            base_url,
+            connect_url,
+            4,
+            action,
+            "Incorrect email or password",
+            |page, round| {
                 let choice = if let Some(form) = page.form("login") {
                     let password = round.password(page, CUSTOMER_PASSWORD);
                     form.set("username", CUSTOMER_USERNAME)
@@ -159,10 +163,9 @@ impl VendorEmulator for Emulator {
                     return Err(no_way_on(page));
                 };
                 Ok(choice)
-            })
-            .await?;
-        round.check()?;
-        Ok(callback)
+            },
+        )
+        .await
     }
 }
 

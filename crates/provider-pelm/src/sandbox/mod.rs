@@ -33,8 +33,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::{Error, ErrorKind, ManualClock, Operation, Result, Url};
 use utilconnect_sandbox::{
-    Browser, EmulatorState, Hosted, PasswordRound, RequestLog, Route, SandboxDescriptor,
-    UserAction, VendorEmulator, no_way_on, start_boxed,
+    EmulatorState, Hosted, RequestLog, Route, SandboxDescriptor, UserAction, VendorEmulator,
+    no_way_on, start_boxed, visit_pages,
 };
 
 pub use emulator::{Emulator, Records, SandboxOptions};
@@ -107,9 +107,13 @@ impl VendorEmulator for Emulator {
             ));
         }
         let exit = action == UserAction::Cancel;
-        let mut round = PasswordRound::new(action, "Incorrect username or password");
-        let callback = Browser::new(base_url)?
-            .walk(connect_url, 5, |page| {
+        visit_pages(
+            base_url,
+            connect_url,
+            5,
+            action,
+            "Incorrect username or password",
+            |page, round| {
                 let choice = if let Some(form) = page.form("terms") {
                     form.set("action", if exit { "exit" } else { "accept" })
                 } else if let Some(form) = page.form("utility") {
@@ -129,10 +133,9 @@ impl VendorEmulator for Emulator {
                     return Err(no_way_on(page));
                 };
                 Ok(choice)
-            })
-            .await?;
-        round.check()?;
-        Ok(callback)
+            },
+        )
+        .await
     }
 }
 
