@@ -95,6 +95,44 @@ impl TokenRequest {
     pub fn options(&self) -> &Options {
         &self.options
     }
+
+    /// Refuses options outside `known` (a provider's option keys), naming the first unknown
+    /// one and what `vendor` accepts, before anything is sent.
+    ///
+    /// ```
+    /// # let state = utilconnect::State::generate()?;
+    /// let request = utilconnect::TokenRequest::new("u", "https://app.example/cb".parse()?, state)?
+    ///     .with_option("utilty", "pge");
+    /// let err = request.reject_unknown_options(&["utility"], "Acme").unwrap_err();
+    /// assert!(err.to_string().contains("unknown Acme option `utilty`; Acme accepts: utility"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reject_unknown_options(&self, known: &[&str], vendor: &str) -> Result<()> {
+        match self.options.keys().find(|k| !known.contains(&k.as_str())) {
+            Some(unknown) => Err(invalid_option(format!(
+                "unknown {vendor} option `{}`; {vendor} accepts: {}",
+                crate::redact::sanitize(unknown, 64),
+                known.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The option `key` as a non-empty string; `None` when absent or null. Anything else
+    /// is an [`ErrorKind::InvalidInput`] error naming `vendor`'s option.
+    pub fn option_str(&self, key: &str, vendor: &str) -> Result<Option<&str>> {
+        match self.options.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.as_str())),
+            Some(_) => Err(invalid_option(format!(
+                "{vendor} option `{key}` must be a non-empty string"
+            ))),
+        }
+    }
+}
+
+fn invalid_option(message: String) -> Error {
+    Error::new(ErrorKind::InvalidInput, Operation::CreateToken, message)
 }
 
 fn validate_user_id(user_id: &str) -> Result<()> {

@@ -101,22 +101,13 @@ impl GreenButtonProvider {
         &'a self,
         request: &TokenRequest,
     ) -> Result<(&'a str, &'a CustodianConfig, Scope)> {
-        let options = request.options();
-        if let Some(unknown) = options.keys().find(|k| !OPTION_KEYS.contains(&k.as_str())) {
-            return Err(invalid_option(format!(
-                "unknown Green Button option `{}`; it accepts: {}",
-                utilconnect::redact::sanitize(unknown, 64),
-                OPTION_KEYS.join(", ")
-            )));
-        }
-        let text = |key: &str| -> Result<Option<&str>> {
-            match options.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.as_str())),
-                Some(_) => Err(invalid_option(format!(
-                    "Green Button option `{key}` must be a non-empty string"
-                ))),
-            }
+        request
+            .reject_unknown_options(OPTION_KEYS, "Green Button")
+            .map_err(|e| e.with_provider(crate::NAME))?;
+        let text = |key: &str| {
+            request
+                .option_str(key, "Green Button")
+                .map_err(|e| e.with_provider(crate::NAME))
         };
         let (id, custodian) = self
             .config

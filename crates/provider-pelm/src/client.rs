@@ -87,22 +87,18 @@ impl PelmProvider {
 
     /// The utility fields of the form: from the flow's options, else the configured default.
     fn utility_fields(&self, request: &TokenRequest) -> Result<Vec<(&'static str, String)>> {
-        let options = request.options();
-        if let Some(unknown) = options.keys().find(|k| !OPTION_KEYS.contains(&k.as_str())) {
-            return Err(invalid_option(format!(
-                "unknown Pelm option `{unknown}`; Pelm accepts: {}",
-                OPTION_KEYS.join(", ")
-            )));
-        }
+        request
+            .reject_unknown_options(OPTION_KEYS, "Pelm")
+            .map_err(|e| e.with_provider(crate::NAME))?;
         let text = |key: &str| -> Result<Option<String>> {
-            match options.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
-                Some(Value::Number(n)) if key == "utility_id" => Ok(Some(n.to_string())),
-                Some(_) => Err(invalid_option(format!(
-                    "Pelm option `{key}` must be a non-empty string"
-                ))),
+            // Pelm's utility ids are numbers; a JSON number is fine for one.
+            if let (Some(Value::Number(n)), "utility_id") = (request.options().get(key), key) {
+                return Ok(Some(n.to_string()));
             }
+            request
+                .option_str(key, "Pelm")
+                .map(|v| v.map(str::to_owned))
+                .map_err(|e| e.with_provider(crate::NAME))
         };
         match (text("utility_slug")?, text("utility_id")?) {
             (Some(_), Some(_)) => Err(invalid_option(
