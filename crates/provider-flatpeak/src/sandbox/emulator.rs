@@ -290,20 +290,7 @@ impl Emulator {
 
     /// Queues event `kind` with `data` for delivery, and starts delivering when a URL is set.
     pub(crate) fn emit(&self, kind: &str, data: Value) {
-        let id = self.issuer.id("evt_", "event");
-        let time_created = utilconnect_sandbox::rfc3339(self.clock.now());
-        let body = json!({"id": id, "object": "event", "type": kind, "data": data, "time_created": time_created});
-        let body = serde_json::to_vec(&body).unwrap_or_default();
-        let due = self.clock.now();
-        {
-            let mut records = self.lock();
-            records.events.push(body.clone());
-            records.outbox.push(Outgoing {
-                body,
-                attempts: 0,
-                due,
-            });
-        }
+        self.queue_event(kind, data);
         if self.webhook_url().is_some() {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 let emulator = self.clone();
@@ -312,6 +299,27 @@ impl Emulator {
                 });
             }
         }
+    }
+
+    /// Records event `kind` with `data`, due for delivery now.
+    fn queue_event(&self, kind: &str, data: Value) {
+        let now = self.clock.now();
+        let id = self.issuer.id("evt_", "event");
+        let body = json!({
+            "id": id,
+            "object": "event",
+            "type": kind,
+            "data": data,
+            "time_created": utilconnect_sandbox::rfc3339(now),
+        });
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        let mut records = self.lock();
+        records.events.push(body.clone());
+        records.outbox.push(Outgoing {
+            body,
+            attempts: 0,
+            due: now,
+        });
     }
 
     /// Sends events to `url` from now on.
@@ -358,16 +366,7 @@ impl Emulator {
         };
         for (customer_id, location_id) in expired {
             let data = json!({"customer_id": customer_id, "location_id": location_id});
-            let id = self.issuer.id("evt_", "event");
-            let body = json!({"id": id, "object": "event", "type": "tariff.expired", "data": data, "time_created": utilconnect_sandbox::rfc3339(now)});
-            let body = serde_json::to_vec(&body).unwrap_or_default();
-            let mut records = self.lock();
-            records.events.push(body.clone());
-            records.outbox.push(Outgoing {
-                body,
-                attempts: 0,
-                due: now,
-            });
+            self.queue_event("tariff.expired", data);
         }
         let Some(url) = self.webhook_url() else {
             return 0;

@@ -82,15 +82,14 @@ fn token_answer(
     headers: &HeaderMap,
     issued: &Issued,
 ) -> Response {
-    let base = base_of(headers);
     let body = json!({
         "access_token": issued.access_token,
         "token_type": "Bearer",
         "expires_in": emulator.options.access_ttl.as_secs(),
         "refresh_token": issued.refresh_token,
         "scope": issued.scope,
-        "resourceURI": format!("{base}/{custodian}/espi/1_1/resource/Batch/Subscription/{}", issued.subscription_id),
-        "authorizationURI": format!("{base}/{custodian}/espi/1_1/resource/Authorization/{}", issued.grant_id),
+        "resourceURI": resource_uri(headers, custodian, &issued.subscription_id),
+        "authorizationURI": authorization_uri(headers, custodian, &issued.grant_id),
     });
     no_store((StatusCode::OK, axum::Json(body)).into_response())
 }
@@ -105,10 +104,7 @@ pub(crate) async fn subscription(
     let token = bearer_token(&headers).unwrap_or_default();
     match emulator.bearer(&custodian, token, |_, grant| grant.subscription_id == id) {
         Ok(_) => {
-            let uri = format!(
-                "{}/{custodian}/espi/1_1/resource/Batch/Subscription/{id}",
-                base_of(&headers)
-            );
+            let uri = resource_uri(&headers, &custodian, &id);
             atom(feed::subscription_feed(&uri, &id, emulator.clock.now()))
         }
         Err(refusal) => bearer_refused(refusal),
@@ -123,20 +119,12 @@ pub(crate) async fn authorization(
 ) -> Response {
     let token = bearer_token(&headers).unwrap_or_default();
     match emulator.bearer(&custodian, token, |grant_id, _| grant_id == id) {
-        Ok(opened) => {
-            let base = base_of(&headers);
-            let auth_uri = format!("{base}/{custodian}/espi/1_1/resource/Authorization/{id}");
-            let resource = format!(
-                "{base}/{custodian}/espi/1_1/resource/Batch/Subscription/{}",
-                opened.subscription_id
-            );
-            atom(feed::authorization_entry(
-                &auth_uri,
-                &resource,
-                &opened.scope,
-                emulator.clock.now(),
-            ))
-        }
+        Ok(opened) => atom(feed::authorization_entry(
+            &authorization_uri(&headers, &custodian, &id),
+            &resource_uri(&headers, &custodian, &opened.subscription_id),
+            &opened.scope,
+            emulator.clock.now(),
+        )),
         Err(refusal) => bearer_refused(refusal),
     }
 }
@@ -193,23 +181,16 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 
 /// RFC 6750 §3: 401 `invalid_token` or 403 `insufficient_scope`, said in `WWW-Authenticate`.
 fn bearer_refused(refusal: BearerRefusal) -> Response {
-    let (status, challenge) = match refusal {
-        BearerRefusal::InvalidToken => (StatusCode::UNAUTHORIZED, "Bearer error=\"invalid_token\""),
-        BearerRefusal::NotYours => (StatusCode::FORBIDDEN, "Bearer error=\"insufficient_scope\""),
+    let (status, code) = match refusal {
+        BearerRefusal::InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token"),
+        BearerRefusal::NotYours => (StatusCode::FORBIDDEN, "insufficient_scope"),
     };
-    let mut response = oauth_error(
-        status,
-        if status == StatusCode::UNAUTHORIZED {
-            "invalid_token"
-        } else {
-            "insufficient_scope"
-        },
-        "the bearer token does not open this resource",
-    );
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static(challenge),
-    );
+    let mut response = oauth_error(status, code, "the bearer token does not open this resource");
+    if let Ok(challenge) = HeaderValue::from_str(&format!("Bearer error=\"{code}\"")) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge);
+    }
     response
 }
 
@@ -227,6 +208,22 @@ fn no_store(mut response: Response) -> Response {
 
 fn atom(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/atom+xml")], body).into_response()
+}
+
+/// The `resourceURI` of subscription `id` at `custodian`.
+fn resource_uri(headers: &HeaderMap, custodian: &str, id: &str) -> String {
+    format!(
+        "{}/{custodian}/espi/1_1/resource/Batch/Subscription/{id}",
+        base_of(headers)
+    )
+}
+
+/// The `authorizationURI` of grant `id` at `custodian`.
+fn authorization_uri(headers: &HeaderMap, custodian: &str, id: &str) -> String {
+    format!(
+        "{}/{custodian}/espi/1_1/resource/Authorization/{id}",
+        base_of(headers)
+    )
 }
 
 /// `http://<host>` the request was sent to, so URIs point back at this emulator.

@@ -101,7 +101,7 @@ struct CodeRecord {
 }
 
 /// A grant: what the customer authorized, and its current tokens.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Grant {
     pub custodian: String,
     pub scope: String,
@@ -306,19 +306,8 @@ impl Emulator {
                 grant.refresh_token = rotated;
             }
         }
-        let grant = &records.grants[&grant_id];
-        let issued = Issued {
-            access_token: String::new(),
-            refresh_token: grant.refresh_token.clone(),
-            scope: grant.scope.clone(),
-            grant_id: grant_id.clone(),
-            subscription_id: grant.subscription_id.clone(),
-        };
-        let access_token = self.new_access_token(&mut records, &grant_id);
-        Ok(Issued {
-            access_token,
-            ..issued
-        })
+        let grant = records.grants[&grant_id].clone();
+        Ok(self.issue_access(&mut records, &grant_id, &grant))
     }
 
     fn issue_access(&self, records: &mut Records, grant_id: &str, grant: &Grant) -> Issued {
