@@ -123,7 +123,7 @@ pub struct FlatpeakConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct WebhookConfig {
     /// How far `Flatpeak-Timestamp` may be from now (either way): older is a replay.
-    #[serde(deserialize_with = "tolerance")]
+    #[serde(deserialize_with = "second_to_hour")]
     pub tolerance: Duration,
     /// Largest body verified; a larger one is rejected unread.
     #[serde(deserialize_with = "body_cap")]
@@ -132,7 +132,7 @@ pub struct WebhookConfig {
     pub jwks_path: String,
     /// At most one JWKS fetch per this interval for an unknown key id (a flood of forged key
     /// ids cannot make us hammer the vendor).
-    #[serde(deserialize_with = "refetch_interval")]
+    #[serde(deserialize_with = "second_to_hour")]
     pub jwks_refetch_interval: Duration,
     /// Accepted `Flatpeak-Signature-Scheme` values (and `Flatpeak-Signature` prefixes).
     /// The vendor's preview docs name no value; `v1`, the signature's own prefix, is our
@@ -152,23 +152,14 @@ impl Default for WebhookConfig {
     }
 }
 
-fn tolerance<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+/// The webhook window and the JWKS refetch interval: 1 s to 1 h.
+fn second_to_hour<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     utilconnect::limits::duration_in(d, Duration::from_secs(1)..=Duration::from_secs(3600))
 }
 
-fn refetch_interval<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    utilconnect::limits::duration_in(d, Duration::from_secs(1)..=Duration::from_secs(3600))
-}
-
+/// A webhook body cap from 1 KiB to 8 MiB.
 fn body_cap<'de, D: serde::Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
-    let n: usize = utilconnect::lenient::number(d)?;
-    if (1024..=8 * 1024 * 1024).contains(&n) {
-        Ok(n)
-    } else {
-        Err(serde::de::Error::custom(
-            "must be from 1024 to 8388608 bytes",
-        ))
-    }
+    utilconnect::limits::number_in(d, 1024..=8 * 1024 * 1024)
 }
 
 fn default_api_base_url() -> BaseUrl {

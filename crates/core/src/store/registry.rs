@@ -163,14 +163,7 @@ pub const MAX_MEMORY_CAPACITY: usize = 10_000_000;
 fn capacity<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<usize>, D::Error> {
-    let n: usize = crate::config::lenient::number(d)?;
-    if (1..=MAX_MEMORY_CAPACITY).contains(&n) {
-        Ok(Some(n))
-    } else {
-        Err(serde::de::Error::custom(format!(
-            "must be from 1 to {MAX_MEMORY_CAPACITY}"
-        )))
-    }
+    crate::config::limits::number_in(d, 1..=MAX_MEMORY_CAPACITY as u64).map(Some)
 }
 
 fn build_memory(table: &ProviderConfig, context: &BuildContext) -> Result<Arc<dyn SessionStore>> {
