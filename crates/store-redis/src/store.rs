@@ -57,9 +57,8 @@ impl RedisSessionStore {
         let client = redis::Client::open(config.url.expose_secret()).map_err(|_| {
             Error::config("`session_store.url` is not a Redis URL the client understands")
         })?;
-        let password = url::Url::parse(config.url.expose_secret())
-            .ok()
-            .and_then(|u| u.password().map(str::to_owned));
+        // The client's decoded password: scrubbing covers its encoded spellings too.
+        let password = client.get_connection_info().redis.password.clone();
         let secrets = password
             .into_iter()
             .fold(KnownSecrets::new(), |s, p| s.with(p.into()));
@@ -150,10 +149,7 @@ impl RedisSessionStore {
         } else {
             (
                 ErrorKind::Unexpected,
-                format!(
-                    "Redis at {url} refused {call}: {}",
-                    err.kind().to_owned_string()
-                ),
+                format!("Redis at {url} refused {call}: {}", debug_name(&err.kind())),
             )
         };
         Error::new(kind, Operation::Store, message).scrub(&self.secrets)
@@ -175,7 +171,7 @@ impl RedisSessionStore {
             Error::new(
                 ErrorKind::Decode,
                 Operation::Store,
-                format!("a stored session could not be read ({}); is the key prefix shared with something else?", e.classify().to_owned_string()),
+                format!("a stored session could not be read ({}); is the key prefix shared with something else?", debug_name(&e.classify())),
             )
         })
     }
@@ -193,15 +189,9 @@ impl RedisSessionStore {
     }
 }
 
-/// A short name for an enum value, for messages.
-trait OwnedName {
-    fn to_owned_string(&self) -> String;
-}
-
-impl<T: fmt::Debug> OwnedName for T {
-    fn to_owned_string(&self) -> String {
-        utilconnect::redact::sanitize(&format!("{self:?}"), 64)
-    }
+/// An enum value's name (a library's error class), bounded for messages.
+fn debug_name(value: &impl fmt::Debug) -> String {
+    utilconnect::redact::sanitize(&format!("{value:?}"), 64)
 }
 
 #[async_trait]

@@ -248,3 +248,19 @@ async fn event_ids_are_shared_and_exactly_one_racing_delivery_is_new() {
         .count();
     assert_eq!(new, 1);
 }
+
+/// A password with characters the URL must encode is hidden in every spelling.
+#[tokio::test]
+async fn an_encoded_password_is_hidden_in_every_spelling() {
+    let store = store(&format!(
+        "redis://:p%40ss%25word@127.0.0.1:{}/0",
+        free_port()
+    ));
+    let err = store.get(&Digest::of(b"x")).await.unwrap_err();
+    for shown in [err.to_string(), format!("{err:?}"), format!("{store:?}")] {
+        assert!(
+            !shown.contains("p@ss%word") && !shown.contains("p%40ss%25word"),
+            "{shown}"
+        );
+    }
+}
