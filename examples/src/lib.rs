@@ -94,15 +94,7 @@ pub fn live_target(provider: &str, config: &Config) -> Result<Target> {
 /// ```
 pub fn explain(err: &Error) -> String {
     use utilconnect::ErrorKind::*;
-    // The error's own text without its "<provider> <step>: <kind>:" prefix, said once below.
-    let full = err.to_string();
-    let prefix = format!(
-        "{}{}: {}: ",
-        err.provider().map(|p| format!("{p} ")).unwrap_or_default(),
-        err.operation(),
-        err.kind()
-    );
-    let what = full.strip_prefix(&prefix).unwrap_or(&full);
+    let what = err.details();
     let context = match err.provider() {
         Some(provider) => format!(" ({provider}, {})", err.operation()),
         None => String::new(),

@@ -535,11 +535,33 @@ impl fmt::Display for Error {
         if let Some(provider) = &self.inner.provider {
             write!(f, "{provider} ")?;
         }
-        write!(
-            f,
-            "{}: {}: {}",
-            self.inner.operation, self.inner.kind, self.inner.message
-        )?;
+        write!(f, "{}: {}: ", self.inner.operation, self.inner.kind)?;
+        self.write_details(f)
+    }
+}
+
+impl Error {
+    /// The error's text without its `<provider> <operation>: <kind>:` prefix: the message,
+    /// the HTTP status and what the vendor said, for a line that names those once itself.
+    ///
+    /// ```
+    /// use utilconnect::{Error, ErrorKind, Operation};
+    /// let err = Error::new(ErrorKind::Upstream, Operation::Complete, "it broke").with_status(503);
+    /// assert_eq!(err.details(), "it broke (HTTP 503)");
+    /// assert_eq!(err.to_string(), "complete: upstream error: it broke (HTTP 503)");
+    /// ```
+    pub fn details(&self) -> String {
+        struct Details<'a>(&'a Error);
+        impl fmt::Display for Details<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.write_details(f)
+            }
+        }
+        Details(self).to_string()
+    }
+
+    fn write_details(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)?;
         if let Some(status) = self.inner.status {
             write!(f, " (HTTP {status})")?;
         }
