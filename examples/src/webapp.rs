@@ -48,11 +48,20 @@ impl std::fmt::Debug for WebApp {
 impl WebApp {
     /// An app that serves at `public_url` and links accounts with `connector`.
     pub fn new(connector: Connector, public_url: Url) -> Arc<Self> {
+        Self::with_banner(connector, public_url, None)
+    }
+
+    /// An app whose vendor is a sandbox: every page says so ([`SANDBOX_BANNER`](crate::SANDBOX_BANNER)).
+    pub fn on_sandbox(connector: Connector, public_url: Url) -> Arc<Self> {
+        Self::with_banner(connector, public_url, Some(crate::SANDBOX_BANNER))
+    }
+
+    fn with_banner(connector: Connector, public_url: Url, banner: Option<&str>) -> Arc<Self> {
         Arc::new(Self {
             connector,
             public_url,
             events: Mutex::new(HashMap::new()),
-            banner: None,
+            banner: banner.map(str::to_owned),
         })
     }
 }
@@ -351,14 +360,5 @@ impl WebApp {
             "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{}</title>\n<link rel=\"stylesheet\" href=\"/style.css\"></head>\n<body>\n{banner}{body}\n</body>\n</html>\n",
             escape_html(title)
         )
-    }
-
-    /// Shows a banner on every page saying the vendor is a sandbox, e.g. "the provider is an
-    /// emulator on this machine; no real account is linked".
-    pub fn with_sandbox_banner(mut self: Arc<Self>, banner: &str) -> Arc<Self> {
-        if let Some(app) = Arc::get_mut(&mut self) {
-            app.banner = Some(banner.to_owned());
-        }
-        self
     }
 }

@@ -14,7 +14,6 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use tokio::process::{Child, Command};
 use url::Url;
-use utilconnect_examples::SANDBOX_BANNER;
 use utilconnect_examples::sandbox_target;
 use utilconnect_examples::webapp::{WebApp, serve};
 
@@ -278,6 +277,19 @@ async fn click_through(client: &Client, app: &Url, scenario: Scenario) {
     panic!("the hosted pages did not send the browser back to the app");
 }
 
+/// The result page's outcome ("Connected" / "Not connected"), waiting (bounded) for it.
+async fn outcome(client: &Client) -> String {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("outcome"))
+        .await
+        .expect("a result page")
+        .text()
+        .await
+        .expect("outcome text")
+}
+
 /// A vendor answer that means "not ready yet" on the completing call, where the vendor has one.
 fn temporary_fault(provider: &str) -> Option<utilconnect_sandbox::FaultAction> {
     use utilconnect_sandbox::FaultAction;
@@ -339,7 +351,7 @@ async fn run_provider(provider: &str) {
     let target = sandbox_target(provider).await.expect("sandbox");
     let connector = target.connector.clone();
     let (app, server) = serve(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), |base| {
-        WebApp::new(connector, base).with_sandbox_banner(SANDBOX_BANNER)
+        WebApp::on_sandbox(connector, base)
     })
     .await
     .expect("web app");
@@ -357,15 +369,7 @@ async fn run_provider(provider: &str) {
         check_app_page(client, provider, "index").await;
         submit(client, "#connect").await;
         click_through(client, &app, scenario).await;
-        let outcome = client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Id("outcome"))
-            .await
-            .expect("a result page")
-            .text()
-            .await
-            .expect("outcome text");
+        let outcome = outcome(client).await;
         let page = client.source().await.expect("page source");
         let png = client.screenshot().await.expect("screenshot");
         let file = screenshot_dir().join(format!("{provider}-{}.png", scenario.name()));
@@ -433,15 +437,7 @@ async fn run_provider(provider: &str) {
         );
         check_app_page(client, provider, "temporary-failure").await;
         submit(client, "#retry").await;
-        let outcome = client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Id("outcome"))
-            .await
-            .expect("a result page")
-            .text()
-            .await
-            .expect("outcome text");
+        let outcome = outcome(client).await;
         assert_eq!(outcome, "Connected");
         check_app_page(client, provider, "retried").await;
     }

@@ -59,13 +59,9 @@ async fn run(args: Args) -> utilconnect::Result<()> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
     let connector = target.connector.clone();
     let on_sandbox = target.sandbox.is_some();
-    let (url, task) = serve(addr, |base| {
-        let app = WebApp::new(connector, base);
-        if on_sandbox {
-            app.with_sandbox_banner(utilconnect_examples::SANDBOX_BANNER)
-        } else {
-            app
-        }
+    let (url, task) = serve(addr, |base| match on_sandbox {
+        true => WebApp::on_sandbox(connector, base),
+        false => WebApp::new(connector, base),
     })
     .await
     .map_err(|e| utilconnect::Error::config(format!("cannot listen on {addr}: {e}")))?;
