@@ -193,12 +193,8 @@ impl<S: Sandbox + ?Sized> Harness<S> {
 
     /// How many `method path` requests the sandbox has recorded.
     pub fn count(&self, method: &str, path: &str) -> usize {
-        self.sandbox
-            .requests()
-            .all()
-            .iter()
-            .filter(|r| r.method == method && r.path == path)
-            .count()
+        let requests = self.sandbox.requests().to_path(path);
+        requests.iter().filter(|r| r.method == method).count()
     }
 
     /// The recorded requests, normalised, as JSON.

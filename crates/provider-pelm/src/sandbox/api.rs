@@ -24,19 +24,25 @@ fn header_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The 401 for requests without the app's credentials headers; `None` when they match.
-pub(crate) fn refuse_credentials(emulator: &Emulator, headers: &HeaderMap) -> Option<Response> {
-    let matches = emulator.credentials_match(
+/// Pelm's answer to a request without the app's credentials headers.
+pub(crate) const BAD_CREDENTIALS: (StatusCode, &str, &str) = (
+    StatusCode::UNAUTHORIZED,
+    "credentials_invalid",
+    "Invalid Pelm-Client-Id or Pelm-Secret",
+);
+
+/// Whether the request carries the app's credentials headers.
+pub(crate) fn has_credentials(emulator: &Emulator, headers: &HeaderMap) -> bool {
+    emulator.credentials_match(
         header_value(headers, "pelm-client-id"),
         header_value(headers, "pelm-secret"),
-    );
-    (!matches).then(|| {
-        error(
-            StatusCode::UNAUTHORIZED,
-            "credentials_invalid",
-            "Invalid Pelm-Client-Id or Pelm-Secret",
-        )
-    })
+    )
+}
+
+/// The 401 for requests without the app's credentials headers; `None` when they match.
+fn refuse_credentials(emulator: &Emulator, headers: &HeaderMap) -> Option<Response> {
+    let (status, code, message) = BAD_CREDENTIALS;
+    (!has_credentials(emulator, headers)).then(|| error(status, code, message))
 }
 
 /// Reads a form body, url-encoded or multipart (the guide's curl sends multipart).

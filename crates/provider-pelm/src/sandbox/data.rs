@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use utilconnect_sandbox::Fields;
 
-use super::api::{error, refuse_credentials};
+use super::api::{BAD_CREDENTIALS, error, has_credentials};
 use super::emulator::Emulator;
 
 /// The sandbox customer's one account at the sandbox utility.
@@ -25,12 +25,8 @@ fn refused((status, code, message): Refusal) -> Response {
 
 /// The user behind the request's bearer, or why not.
 fn reader(emulator: &Emulator, headers: &HeaderMap) -> Result<String, Refusal> {
-    if refuse_credentials(emulator, headers).is_some() {
-        return Err((
-            StatusCode::UNAUTHORIZED,
-            "credentials_invalid",
-            "Invalid Pelm-Client-Id or Pelm-Secret",
-        ));
+    if !has_credentials(emulator, headers) {
+        return Err(BAD_CREDENTIALS);
     }
     let bearer = headers
         .get(header::AUTHORIZATION)
