@@ -158,6 +158,23 @@ impl Callback {
         Some(Ok(code))
     }
 
+    /// [`code`](Self::code), with a missing code an error of `missing_kind` saying
+    /// `missing_message` (what its absence means is the provider's to say: the user left, or
+    /// not a redirect the vendor makes).
+    pub fn required_code(
+        &self,
+        missing_kind: ErrorKind,
+        missing_message: &str,
+    ) -> Result<&SecretString> {
+        self.code().unwrap_or_else(|| {
+            Err(Error::new(
+                missing_kind,
+                Operation::Complete,
+                missing_message,
+            ))
+        })
+    }
+
     /// The values of the parameters that carry a secret for `provider` (`code`, `…token`,
     /// and its [declared ones](crate::ProviderDescriptor::is_secret_param)), to scrub from
     /// any error about this callback.

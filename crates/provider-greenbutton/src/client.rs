@@ -244,14 +244,10 @@ fn with_grant_ids(mut connection: Connection, body: &TokenResponse) -> Connectio
 /// utility makes.
 fn code_of(callback: &Callback) -> Result<&SecretString> {
     callback
-        .code()
-        .unwrap_or_else(|| {
-            Err(Error::new(
-                ErrorKind::InvalidCode,
-                Operation::Complete,
-                "the callback carries neither `code` nor `error`",
-            ))
-        })
+        .required_code(
+            ErrorKind::InvalidCode,
+            "the callback carries neither `code` nor `error`",
+        )
         .map_err(|e| e.with_provider(crate::NAME))
 }
 

@@ -140,14 +140,10 @@ impl PelmProvider {
 /// `error`); an empty or malformed one cannot be Pelm's.
 fn code_of(callback: &Callback) -> Result<&secrecy::SecretString> {
     callback
-        .code()
-        .unwrap_or_else(|| {
-            Err(Error::new(
-                ErrorKind::Cancelled,
-                Operation::Complete,
-                "the user left Pelm Connect without connecting an account (no `code` on the callback)",
-            ))
-        })
+        .required_code(
+            ErrorKind::Cancelled,
+            "the user left Pelm Connect without connecting an account (no `code` on the callback)",
+        )
         .map_err(|e| e.with_provider(crate::NAME))
 }
 
