@@ -71,7 +71,7 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
 ///     account_id = "acc_123"
 ///     api_key = "sk_test_abc"
 ///     tariff_direction = "EXPORT"
-/// "#);
+/// "#)?;
 /// let config: utilconnect_flatpeak::FlatpeakConfig = table.extract()?;
 /// assert_eq!(config.api_version, "2025-09-14.anode");
 /// # Ok::<(), utilconnect::Error>(())

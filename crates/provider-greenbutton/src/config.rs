@@ -69,7 +69,7 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
 ///     client_id = "my-client"
 ///     client_secret = "my-secret"
 ///     scope = "FB=4_5_15;IntervalDuration=3600;BlockDuration=monthly;HistoryLength=13"
-/// "#);
+/// "#)?;
 /// let config = utilconnect_greenbutton::GreenButtonConfig::from_table(&table)?;
 /// assert_eq!(config.custodian(None)?.0, "sandbox-electric");
 /// # Ok::<(), utilconnect::Error>(())

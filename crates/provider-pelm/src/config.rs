@@ -48,7 +48,7 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
 /// let table = utilconnect::ProviderConfig::from_toml_str("pelm", r#"
 ///     client_id = "my-client"
 ///     client_secret = "my-secret"
-/// "#);
+/// "#)?;
 /// let config: utilconnect_pelm::PelmConfig = table.extract()?;
 /// assert_eq!(config.api_base_url.url().as_str(), "https://api.pelm.com/");
 /// # Ok::<(), utilconnect::Error>(())

@@ -1,14 +1,14 @@
-//! `UTILCONNECT_…` environment variables as a figment provider.
+//! `UTILCONNECT_…` environment variables as a configuration layer.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use figment::providers::Env;
-use figment::value::{Dict, Map, Value};
-use figment::{Metadata, Profile, Provider};
+use serde_json::Value;
 
+use super::layers::{Layered, Source};
 use super::{ENV_NOT_KEYS, ENV_PREFIX};
 
-/// `UTILCONNECT_…` environment variables as a figment provider, values kept as the exact
+/// `UTILCONNECT_…` environment variables as a configuration layer, values kept as the exact
 /// strings given.
 ///
 /// The result does not depend on the order of the variables: they are placed sorted by
@@ -42,8 +42,18 @@ impl VerbatimEnv {
         Self { vars }
     }
 
-    pub(super) fn place(&self) -> std::result::Result<Dict, String> {
-        let mut dict = Dict::new();
+    /// The file `UTILCONNECT_CONFIG` names, if it is set.
+    pub(super) fn config_file(&self) -> Option<PathBuf> {
+        self.vars
+            .iter()
+            .find(|(name, _)| name == "UTILCONNECT_CONFIG")
+            .and_then(|(_, value)| value.as_ref().ok())
+            .map(PathBuf::from)
+    }
+
+    /// The variables as one layer, each value's source its variable.
+    pub(super) fn place(&self) -> std::result::Result<Layered, String> {
+        let mut layered = Layered::default();
         // Which variable set each path, to name both sides of a conflict.
         let mut origins: BTreeMap<Vec<String>, &str> = BTreeMap::new();
         for (name, value) in &self.vars {
@@ -86,10 +96,16 @@ impl VerbatimEnv {
                     "environment variable `{shown}` sets a value where other variables set a table"
                 ));
             }
-            origins.insert(path.clone(), name);
-            insert_at(&mut dict, &path, Value::from(value.clone()));
+            let nested = path
+                .iter()
+                .rev()
+                .fold(Value::String(value.clone()), |inner, key| {
+                    Value::Object([(key.clone(), inner)].into_iter().collect())
+                });
+            layered.merge(Layered::new(nested, Source::Env(name.clone()))?);
+            origins.insert(path, name);
         }
-        Ok(dict)
+        Ok(layered)
     }
 }
 
@@ -101,33 +117,4 @@ fn is_env_level(level: &str) -> bool {
         && level
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
-/// Sets `value` at `path` in `dict`, making tables on the way (conflicts are checked before).
-fn insert_at(dict: &mut Dict, path: &[String], value: Value) {
-    let Some((last, parents)) = path.split_last() else {
-        return;
-    };
-    let mut table = dict;
-    for key in parents {
-        let entry = table
-            .entry(key.clone())
-            .or_insert_with(|| Value::from(Dict::new()));
-        let Value::Dict(_, nested) = entry else {
-            return;
-        };
-        table = nested;
-    }
-    table.insert(last.clone(), value);
-}
-
-impl Provider for VerbatimEnv {
-    fn metadata(&self) -> Metadata {
-        Env::prefixed(ENV_PREFIX).metadata()
-    }
-
-    fn data(&self) -> std::result::Result<Map<Profile, Dict>, figment::Error> {
-        let dict = self.place().map_err(figment::Error::from)?;
-        Ok(Profile::Default.collect(dict))
-    }
 }

@@ -1,9 +1,9 @@
 //! Configuration: `utilconnect.toml` layered under `UTILCONNECT_…` environment variables.
 //!
-//! Layering is done by [figment], which merges sources, keeps track of where every value came
-//! from, and names the exact key (and file) in its errors; that is what lets a provider's
-//! `deny_unknown_fields` table report `providers.pelm.client_secert` instead of a bare
-//! "unknown field".
+//! The sources are merged key by key, each value remembering where it came from, so errors
+//! name the exact key and its file or variable: a provider's `deny_unknown_fields` table
+//! reports `providers.pelm: unknown key `client_secert`` instead of a bare "unknown field".
+//! Errors never quote a value (a value in the wrong key may be a secret).
 //!
 //! ```toml
 //! provider = "pelm"              # or UTILCONNECT_PROVIDER=pelm
@@ -17,28 +17,29 @@
 //! ```
 //!
 //! Environment variables use `__` between levels: `UTILCONNECT_PROVIDERS__FLATPEAK__API_KEY`.
-//! Their values are taken verbatim as strings (figment's own `Env` would turn a secret such as
-//! `0012345` into the number 12345); numeric keys accept strings through [`lenient`].
+//! Their values are taken verbatim as strings (a secret such as `0012345` stays a string);
+//! numeric keys accept strings through [`lenient`].
 //! `UTILCONNECT_CONFIG` names another file instead of `./utilconnect.toml`.
 
 mod base_url;
 mod env;
 mod errors;
+mod layers;
 pub mod lenient;
 pub mod limits;
+mod value;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use figment::Figment;
-use figment::providers::{Format, Serialized, Toml};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 
 pub use base_url::BaseUrl;
 use env::VerbatimEnv;
-use errors::{Table, config_error, config_error_in};
+use errors::{Table, config_error, syntax_error};
+use layers::{Layered, Source};
 
 use crate::error::{Error, Result};
 
@@ -61,10 +62,10 @@ pub const MAX_CONFIG_BYTES: u64 = 256 * 1024;
 struct TopLevel {
     provider: Option<String>,
     #[serde(default)]
-    providers: BTreeMap<String, figment::value::Value>,
+    providers: BTreeMap<String, IgnoredAny>,
     #[serde(default)]
     #[allow(dead_code, reason = "validated for shape here, read by focus")]
-    session_store: Option<figment::value::Value>,
+    session_store: Option<IgnoredAny>,
 }
 
 /// Loaded configuration: which provider to use and each provider's table.
@@ -80,7 +81,7 @@ struct TopLevel {
 /// ```
 #[derive(Clone)]
 pub struct Config {
-    figment: Figment,
+    layers: Layered,
     provider: Option<String>,
 }
 
@@ -88,34 +89,49 @@ impl Config {
     /// Loads `./utilconnect.toml` (or the file named by `UTILCONNECT_CONFIG`; a missing file is
     /// fine) overlaid by `UTILCONNECT_…` environment variables.
     pub fn load() -> Result<Self> {
-        let path = std::env::var_os("UTILCONNECT_CONFIG")
-            .map(PathBuf::from)
+        let env = VerbatimEnv::from_process();
+        let path = env
+            .config_file()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
-        Self::load_file(&path)
+        Self::load_with(&path, &env)
     }
 
     /// Loads `path` (a missing file is fine) overlaid by `UTILCONNECT_…` environment variables.
     pub fn load_file(path: &Path) -> Result<Self> {
-        if let Ok(metadata) = std::fs::metadata(path) {
-            check_size(metadata.len(), &path.display().to_string())?;
-        }
-        let figment = Figment::new()
-            .merge(Toml::file(path))
-            .merge(VerbatimEnv::from_process());
-        Self::from_figment(figment)
+        Self::load_with(path, &VerbatimEnv::from_process())
+    }
+
+    fn load_with(path: &Path, env: &VerbatimEnv) -> Result<Self> {
+        let mut layers = read_file(path)?;
+        layers.merge(env.place().map_err(Error::config)?);
+        Self::from_layers(layers)
     }
 
     /// Parses configuration from TOML text only (no file, no environment): for tests and docs.
     pub fn from_toml_str(toml: &str) -> Result<Self> {
         check_size(toml.len() as u64, "the configuration text")?;
-        Self::from_figment(Figment::from(Toml::string(toml)))
+        Self::from_layers(parse_toml(toml, Source::Code, "the configuration text")?)
     }
 
-    /// Uses any figment, for apps that already layer their own configuration.
-    pub fn from_figment(figment: Figment) -> Result<Self> {
-        let top: TopLevel = figment.extract().map_err(|e| config_error(e, None))?;
+    /// Uses a configuration tree built in code, for apps that already layer their own
+    /// configuration (read it with their own loader, then hand the merged tree over).
+    ///
+    /// ```
+    /// let config = utilconnect::Config::from_json(serde_json::json!({
+    ///     "provider": "pelm",
+    ///     "providers": {"pelm": {"client_id": "id"}},
+    /// }))?;
+    /// assert_eq!(config.provider_name()?, "pelm");
+    /// # Ok::<(), utilconnect::Error>(())
+    /// ```
+    pub fn from_json(tree: serde_json::Value) -> Result<Self> {
+        Self::from_layers(Layered::new(tree, Source::Code).map_err(Error::config)?)
+    }
+
+    fn from_layers(layers: Layered) -> Result<Self> {
+        let top: TopLevel = layers.extract().map_err(|e| config_error(e, None, None))?;
         Ok(Self {
-            figment,
+            layers,
             provider: top.provider,
         })
     }
@@ -148,7 +164,7 @@ impl Config {
         let path = format!("providers.{name}");
         ProviderConfig {
             provider: name.to_owned(),
-            figment: self.figment.focus(&path),
+            layers: self.layers.focus(&path),
             path,
         }
     }
@@ -158,7 +174,10 @@ impl Config {
     /// provider's keys, so a misspelt table or key is reported now, not when someone switches
     /// to it later.
     pub fn check_provider_tables(&self) -> Result<()> {
-        let top: TopLevel = self.figment.extract().map_err(|e| config_error(e, None))?;
+        let top: TopLevel = self
+            .layers
+            .extract()
+            .map_err(|e| config_error(e, None, None))?;
         let registered = crate::registry::providers()?;
         let names: Vec<&str> = registered.iter().map(|d| d.name()).collect();
         for name in top.providers.keys() {
@@ -181,7 +200,7 @@ impl Config {
     /// The `[session_store]` table (empty when absent: the in-memory store), read by
     /// [`Connector::from_config`](crate::Connector::from_config).
     pub fn session_store_config(&self) -> ProviderConfig {
-        ProviderConfig::section(SESSION_STORE_TABLE, self.figment.focus(SESSION_STORE_TABLE))
+        ProviderConfig::section(SESSION_STORE_TABLE, self.layers.focus(SESSION_STORE_TABLE))
     }
 }
 
@@ -192,6 +211,40 @@ impl fmt::Debug for Config {
             .field("provider", &self.provider)
             .finish_non_exhaustive()
     }
+}
+
+/// The file at `path` as a layer; a missing file is an empty one.
+fn read_file(path: &Path) -> Result<Layered> {
+    let shown = path.display().to_string();
+    let text = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Layered::default()),
+        Ok(metadata) if metadata.is_dir() => {
+            return Err(Error::config(format!(
+                "{shown} is a directory, not a configuration file"
+            )));
+        }
+        _ => {
+            // Bounded before reading: a hostile file must not cost its size in memory.
+            let file = std::fs::File::open(path)
+                .map_err(|e| Error::config(format!("cannot read {shown}: {e}")))?;
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut std::io::Read::take(file, MAX_CONFIG_BYTES + 1),
+                &mut text,
+            )
+            .map_err(|e| Error::config(format!("cannot read {shown}: {e}")))?;
+            check_size(text.len() as u64, &shown)?;
+            text
+        }
+    };
+    parse_toml(&text, Source::File(path.to_owned()), &shown)
+}
+
+/// TOML text as a layer from `source`; `shown` names it in errors.
+fn parse_toml(text: &str, source: Source, shown: &str) -> Result<Layered> {
+    let tree: serde_json::Value =
+        basic_toml::from_str(text).map_err(|e| syntax_error(&e, shown))?;
+    Layered::new(tree, source).map_err(Error::config)
 }
 
 fn check_size(bytes: u64, what: &str) -> Result<()> {
@@ -225,42 +278,48 @@ pub struct ProviderConfig {
     provider: String,
     /// Where the table sits, for errors: `providers.pelm`, `session_store`.
     path: String,
-    figment: Figment,
+    layers: Layered,
 }
 
 impl ProviderConfig {
     /// A table built in code (sandboxes and tests use this to point a provider at an emulator).
+    /// Anything but a JSON object reads as an empty table.
     pub fn from_json(provider: impl Into<String>, table: serde_json::Value) -> Self {
-        Self::of_provider(provider.into(), Figment::from(Serialized::defaults(table)))
+        Self::of_provider(provider.into(), code_table(table))
     }
 
     /// A table from TOML text.
-    pub fn from_toml_str(provider: impl Into<String>, toml: &str) -> Self {
-        Self::of_provider(provider.into(), Figment::from(Toml::string(toml)))
+    ///
+    /// ```
+    /// let table = utilconnect::ProviderConfig::from_toml_str("x", "retries = 3")?;
+    /// assert_eq!(table.extract_key::<u32>("retries")?, 3);
+    /// # Ok::<(), utilconnect::Error>(())
+    /// ```
+    pub fn from_toml_str(provider: impl Into<String>, toml: &str) -> Result<Self> {
+        check_size(toml.len() as u64, "the table text")?;
+        let layers = parse_toml(toml, Source::Code, "the table text")?;
+        Ok(Self::of_provider(provider.into(), layers))
     }
 
     /// The session store's table built in code, e.g. `{"kind": "redis", "url": …}`.
     pub fn session_store_from_json(table: serde_json::Value) -> Self {
-        Self::section(
-            SESSION_STORE_TABLE,
-            Figment::from(Serialized::defaults(table)),
-        )
+        Self::section(SESSION_STORE_TABLE, code_table(table))
     }
 
-    fn of_provider(provider: String, figment: Figment) -> Self {
+    fn of_provider(provider: String, layers: Layered) -> Self {
         Self {
             path: format!("providers.{provider}"),
             provider,
-            figment,
+            layers,
         }
     }
 
     /// A table that configures no provider (errors carry no provider name).
-    fn section(path: &str, figment: Figment) -> Self {
+    fn section(path: &str, layers: Layered) -> Self {
         Self {
             provider: String::new(),
             path: path.to_owned(),
-            figment,
+            layers,
         }
     }
 
@@ -281,21 +340,17 @@ impl ProviderConfig {
     /// assert_eq!((http.max_retries, http.request_timeout.as_secs()), (3, 1));
     /// # Ok::<(), utilconnect::Error>(())
     /// ```
-    pub fn merged(self, overlay: serde_json::Value) -> Self {
-        Self {
-            provider: self.provider,
-            path: self.path,
-            figment: self.figment.merge(Serialized::defaults(overlay)),
-        }
+    pub fn merged(mut self, overlay: serde_json::Value) -> Self {
+        self.layers.merge(code_table(overlay));
+        self
     }
 
     /// Deserializes one key of the table.
     pub fn extract_key<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
-        // Focused rather than `extract_inner`, whose errors put the key after the field.
-        self.figment
+        self.layers
             .focus(key)
             .extract()
-            .map_err(|e| config_error_in(e, Some(&self.table()), Some(key)))
+            .map_err(|e| config_error(e, Some(&self.table()), Some(key)))
     }
 
     /// The provider this table belongs to (empty for a table that configures none).
@@ -313,9 +368,9 @@ impl ProviderConfig {
     /// Errors are [`ErrorKind::Config`](crate::ErrorKind::Config) and name the key, e.g.
     /// ``providers.pelm: unknown key `typo` ``; they never echo a value.
     pub fn extract<T: DeserializeOwned>(&self) -> Result<T> {
-        self.figment
+        self.layers
             .extract()
-            .map_err(|e| config_error(e, Some(&self.table())))
+            .map_err(|e| config_error(e, Some(&self.table()), None))
     }
 }
 
@@ -327,9 +382,10 @@ impl fmt::Debug for ProviderConfig {
     }
 }
 
+/// A table built in code as a layer (anything but an object is an empty table).
+fn code_table(table: serde_json::Value) -> Layered {
+    Layered::new(table, Source::Code).unwrap_or_default()
+}
+
 #[cfg(test)]
-#[allow(
-    clippy::result_large_err,
-    reason = "figment::Jail closures return figment's own error type"
-)]
 mod tests;

@@ -147,43 +147,127 @@ fn missing_provider_choice_says_how_to_set_it() {
     assert!(err.to_string().contains("UTILCONNECT_PROVIDER"), "{err}");
 }
 
+/// A directory for a test's files; the process environment is never touched, so tests
+/// cannot disturb each other running in parallel.
+struct Scene {
+    dir: tempfile::TempDir,
+}
+
+impl Scene {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn file(&self, name: &str, text: &str) -> std::path::PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// [`Config::load`] as it runs with `vars` as the environment, in this directory.
+    fn load(&self, vars: &[(&str, &str)]) -> Result<Config> {
+        let env = env_of(vars);
+        let path = env
+            .config_file()
+            .map(|p| self.dir.path().join(p))
+            .unwrap_or_else(|| self.dir.path().join(DEFAULT_CONFIG_FILE));
+        Config::load_with(&path, &env)
+    }
+}
+
+fn env_of(vars: &[(&str, &str)]) -> VerbatimEnv {
+    VerbatimEnv::from_vars(
+        vars.iter()
+            .map(|(n, v)| (n.to_string(), Ok(v.to_string())))
+            .collect::<Vec<_>>()
+            .into_iter(),
+    )
+}
+
 #[test]
 fn env_overrides_file_and_supplies_secrets() {
-    // figment::Jail gives each closure its own env and directory, so this test cannot
-    // disturb others running in parallel.
-    figment::Jail::expect_with(|jail| {
-        jail.create_file(
-            "utilconnect.toml",
-            "provider = \"zenith\"\n[providers.acme]\nclient_id = \"from-file\"\n",
-        )?;
-        jail.set_env("UTILCONNECT_PROVIDER", "acme");
-        jail.set_env("UTILCONNECT_PROVIDERS__ACME__CLIENT_SECRET", "from-env");
-        jail.set_env("UTILCONNECT_LIVE", "acme");
-        let config = Config::load().map_err(|e| e.to_string())?;
-        assert_eq!(config.provider_name().map_err(|e| e.to_string())?, "acme");
-        let table: Table = config
-            .provider_config("acme")
-            .extract()
-            .map_err(|e| e.to_string())?;
-        assert_eq!(table.client_id, "from-file");
-        assert_eq!(table.client_secret.expose_secret(), "from-env");
-        Ok(())
-    });
+    let scene = Scene::new();
+    scene.file(
+        "utilconnect.toml",
+        "provider = \"zenith\"\n[providers.acme]\nclient_id = \"from-file\"\n",
+    );
+    let config = scene
+        .load(&[
+            ("UTILCONNECT_PROVIDER", "acme"),
+            ("UTILCONNECT_PROVIDERS__ACME__CLIENT_SECRET", "from-env"),
+            ("UTILCONNECT_LIVE", "acme"),
+            ("OTHER_VARIABLE", "ignored"),
+        ])
+        .unwrap();
+    assert_eq!(config.provider_name().unwrap(), "acme");
+    let table: Table = config.provider_config("acme").extract().unwrap();
+    assert_eq!(table.client_id, "from-file");
+    assert_eq!(table.client_secret.expose_secret(), "from-env");
+}
+
+#[test]
+fn utilconnect_config_names_another_file_and_errors_name_it() {
+    let scene = Scene::new();
+    scene.file("utilconnect.toml", "provider = \"zenith\"\n");
+    scene.file(
+        "other.toml",
+        "provider = \"acme\"\n[providers.acme]\nclient_id = 5\n",
+    );
+    let config = scene.load(&[("UTILCONNECT_CONFIG", "other.toml")]).unwrap();
+    assert_eq!(config.provider_name().unwrap(), "acme");
+    let err = config
+        .provider_config("acme")
+        .extract::<Table>()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("providers.acme.client_id: expected a string, found an integer (from "),
+        "{text}"
+    );
+    assert!(text.contains("other.toml)"), "{text}");
+    // No file at all is an empty configuration, not an error.
+    let config = Scene::new().load(&[]).unwrap();
+    assert!(config.provider_name().is_err());
+}
+
+#[test]
+fn errors_name_the_variable_a_bad_value_came_from() {
+    let scene = Scene::new();
+    scene.file("utilconnect.toml", "[providers.acme]\nclient_id = \"x\"\n");
+    let err = scene
+        .load(&[
+            ("UTILCONNECT_PROVIDERS__ACME__CLIENT_SECRET", "s"),
+            ("UTILCONNECT_PROVIDERS__ACME__RETRIES", "many"),
+        ])
+        .unwrap()
+        .provider_config("acme")
+        .extract::<Table>()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "providers.acme.retries: expected u32, found a string \
+             (from environment variable UTILCONNECT_PROVIDERS__ACME__RETRIES)"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("many"), "{text}");
 }
 
 #[test]
 fn numeric_looking_secret_from_env_stays_a_string() {
-    figment::Jail::expect_with(|jail| {
-        jail.set_env("UTILCONNECT_PROVIDERS__ACME__CLIENT_ID", "id");
-        jail.set_env("UTILCONNECT_PROVIDERS__ACME__CLIENT_SECRET", "0012345");
-        let table: Table = Config::load()
-            .map_err(|e| e.to_string())?
-            .provider_config("acme")
-            .extract()
-            .map_err(|e| e.to_string())?;
-        assert_eq!(table.client_secret.expose_secret(), "0012345");
-        Ok(())
-    });
+    let table: Table = Scene::new()
+        .load(&[
+            ("UTILCONNECT_PROVIDERS__ACME__CLIENT_ID", "id"),
+            ("UTILCONNECT_PROVIDERS__ACME__CLIENT_SECRET", "0012345"),
+        ])
+        .unwrap()
+        .provider_config("acme")
+        .extract()
+        .unwrap();
+    assert_eq!(table.client_secret.expose_secret(), "0012345");
 }
 
 #[test]
@@ -195,28 +279,31 @@ fn numeric_keys_from_env_are_parsed_leniently() {
         #[serde(deserialize_with = "lenient::boolean")]
         verbose: bool,
     }
-    figment::Jail::expect_with(|jail| {
-        jail.set_env("UTILCONNECT_PROVIDERS__ACME__RETRIES", "7");
-        jail.set_env("UTILCONNECT_PROVIDERS__ACME__VERBOSE", "true");
-        let numbers: Numbers = Config::load()
-            .map_err(|e| e.to_string())?
-            .provider_config("acme")
-            .extract()
-            .map_err(|e| e.to_string())?;
-        assert_eq!(numbers.retries, 7);
-        assert!(numbers.verbose);
-        jail.set_env("UTILCONNECT_PROVIDERS__ACME__RETRIES", "seven");
-        let err = Config::load()
-            .map_err(|e| e.to_string())?
-            .provider_config("acme")
-            .extract::<Numbers>()
-            .expect_err("not a number");
-        assert!(
-            err.to_string().contains("retries: expected an integer"),
-            "{err}"
-        );
-        Ok(())
-    });
+    let scene = Scene::new();
+    let numbers: Numbers = scene
+        .load(&[
+            ("UTILCONNECT_PROVIDERS__ACME__RETRIES", "7"),
+            ("UTILCONNECT_PROVIDERS__ACME__VERBOSE", "true"),
+        ])
+        .unwrap()
+        .provider_config("acme")
+        .extract()
+        .unwrap();
+    assert_eq!(numbers.retries, 7);
+    assert!(numbers.verbose);
+    let err = scene
+        .load(&[
+            ("UTILCONNECT_PROVIDERS__ACME__RETRIES", "seven"),
+            ("UTILCONNECT_PROVIDERS__ACME__VERBOSE", "true"),
+        ])
+        .unwrap()
+        .provider_config("acme")
+        .extract::<Numbers>()
+        .expect_err("not a number");
+    assert!(
+        err.to_string().contains("retries: expected an integer"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -246,23 +333,20 @@ fn out_of_range_durations_and_numbers_are_refused_at_load_naming_the_key() {
         );
     }
     // The same bound, from the environment.
-    figment::Jail::expect_with(|jail| {
-        jail.set_env(
+    let err = Scene::new()
+        .load(&[(
             "UTILCONNECT_PROVIDERS__ACME__HTTP__TOTAL_DEADLINE",
             "500000000000y",
-        );
-        let err = Config::load()
-            .map_err(|e| e.to_string())?
-            .provider_config("acme")
-            .extract_key::<HttpConfig>("http")
-            .expect_err("out of range");
-        assert!(
-            err.to_string()
-                .contains("total_deadline: must be at most 1h"),
-            "{err}"
-        );
-        Ok(())
-    });
+        )])
+        .unwrap()
+        .provider_config("acme")
+        .extract_key::<HttpConfig>("http")
+        .expect_err("out of range");
+    assert!(
+        err.to_string()
+            .contains("total_deadline: must be at most 1h"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -277,17 +361,16 @@ fn toml_syntax_errors_do_not_show_the_line_they_are_on() {
         assert!(!shown.contains("typed-secret-echoed"), "{shown}");
         assert!(shown.contains("line"), "still says where: {shown}");
     }
-    figment::Jail::expect_with(|jail| {
-        jail.create_file(
-            "other.toml",
-            "[providers.acme]\nclient_secret = \"typed-secret-echoed\n",
-        )?;
-        jail.set_env("UTILCONNECT_CONFIG", "other.toml");
-        let err = Config::load().expect_err("syntax error");
-        assert!(!err.to_string().contains("typed-secret-echoed"), "{err}");
-        assert!(err.to_string().contains("other.toml"), "{err}");
-        Ok(())
-    });
+    let scene = Scene::new();
+    scene.file(
+        "other.toml",
+        "[providers.acme]\nclient_secret = \"typed-secret-echoed\n",
+    );
+    let err = scene
+        .load(&[("UTILCONNECT_CONFIG", "other.toml")])
+        .expect_err("syntax error");
+    assert!(!err.to_string().contains("typed-secret-echoed"), "{err}");
+    assert!(err.to_string().contains("other.toml"), "{err}");
 }
 
 #[test]
@@ -312,12 +395,6 @@ fn a_bad_enum_value_is_not_echoed() {
 
 #[test]
 fn env_overlay_does_not_depend_on_variable_order() {
-    let vars = |names: &[(&str, &str)]| {
-        names
-            .iter()
-            .map(|(n, v)| (n.to_string(), Ok(v.to_string())))
-            .collect::<Vec<_>>()
-    };
     let clash = [
         ("UTILCONNECT_PROVIDERS__ACME", "flat"),
         (
@@ -328,7 +405,7 @@ fn env_overlay_does_not_depend_on_variable_order() {
     let mut reversed = clash;
     reversed.reverse();
     for order in [clash, reversed] {
-        let err = VerbatimEnv::from_vars(vars(&order).into_iter())
+        let err = env_of(&order)
             .place()
             .expect_err("a key cannot be both a value and a table");
         assert!(err.contains("UTILCONNECT_PROVIDERS__ACME`"), "{err}");
@@ -341,9 +418,7 @@ fn env_overlay_does_not_depend_on_variable_order() {
         ("UTILCONNECT_PROVIDER", "acme"),
         ("utilconnect_provider", "zenith"),
     ];
-    let err = VerbatimEnv::from_vars(vars(&both_cases).into_iter())
-        .place()
-        .expect_err("the same key twice");
+    let err = env_of(&both_cases).place().expect_err("the same key twice");
     assert!(err.contains("conflict"), "{err}");
 }
 
@@ -367,13 +442,11 @@ fn env_variables_that_cannot_be_placed_are_errors() {
         .expect_err("not UTF-8");
     assert!(err.contains("not valid UTF-8"), "{err}");
     // And through `Config::load`, as an error rather than silence.
-    figment::Jail::expect_with(|jail| {
-        jail.set_env("UTILCONNECT_PROVIDERS__", "1");
-        let err = Config::load().expect_err("cannot be placed");
-        assert_eq!(err.kind(), ErrorKind::Config);
-        assert!(err.to_string().contains("UTILCONNECT_PROVIDERS__"), "{err}");
-        Ok(())
-    });
+    let err = Scene::new()
+        .load(&[("UTILCONNECT_PROVIDERS__", "1")])
+        .expect_err("cannot be placed");
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("UTILCONNECT_PROVIDERS__"), "{err}");
 }
 
 #[test]
@@ -381,21 +454,22 @@ fn an_oversized_configuration_is_refused_before_parsing() {
     let huge = "k = 1\n".repeat(60_000);
     let err = Config::from_toml_str(&huge).unwrap_err();
     assert!(err.to_string().contains("at most 262144 bytes"), "{err}");
-    figment::Jail::expect_with(|jail| {
-        jail.create_file("utilconnect.toml", &huge)?;
-        let err = Config::load().expect_err("too big");
-        assert!(err.to_string().contains("utilconnect.toml"), "{err}");
-        Ok(())
-    });
+    let scene = Scene::new();
+    scene.file("utilconnect.toml", &huge);
+    let err = scene.load(&[]).expect_err("too big");
+    assert!(err.to_string().contains("utilconnect.toml"), "{err}");
+    assert!(err.to_string().contains("at most 262144 bytes"), "{err}");
 }
 
 #[test]
 fn unknown_env_key_is_named() {
-    figment::Jail::expect_with(|jail| {
-        jail.set_env("UTILCONNECT_PROVIDR", "acme");
-        let err = Config::load().expect_err("unknown key");
-        assert!(err.to_string().contains("`providr`"), "{err}");
-        assert!(err.to_string().contains("environment"), "says where: {err}");
-        Ok(())
-    });
+    let err = Scene::new()
+        .load(&[("UTILCONNECT_PROVIDR", "acme")])
+        .expect_err("unknown key");
+    assert!(err.to_string().contains("`providr`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("(from environment variable UTILCONNECT_PROVIDR)"),
+        "says where: {err}"
+    );
 }

@@ -210,7 +210,7 @@ mod tests {
         for (table, expected) in [
             (
                 json!({"kind": "memory", "capacty": 5}),
-                "session_store.capacty: unknown key `capacty`",
+                "session_store: unknown key `capacty`",
             ),
             (json!({"capacity": 0}), "session_store.capacity"),
             (
