@@ -313,7 +313,10 @@ async fn run_faults(h: &Harness, operation: Operation) -> CaseResult {
             .inject(route.method, route.path, fault, times);
         let outcome = match &callback {
             Some(callback) => connector.finish(callback.as_str()).await.map(drop),
-            None => connector.start(&user, CALLBACK).await.map(drop),
+            None => connector
+                .start_with(&user, CALLBACK, h.sandbox().flow_options())
+                .await
+                .map(drop),
         };
         h.sandbox().faults().clear();
         let attempts = h

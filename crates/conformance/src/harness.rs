@@ -53,9 +53,28 @@ impl<S: Sandbox> Harness<S> {
 impl Harness {
     /// Starts the registered sandbox of the registered provider `name`.
     pub async fn start(name: &str) -> Result<Self, Failure> {
+        Self::start_variant(name, None).await
+    }
+
+    /// Starts the registered sandbox of provider `name` in its registered configuration
+    /// `variant` (`None`: the default one).
+    pub async fn start_variant(name: &str, variant: Option<&str>) -> Result<Self, Failure> {
         let descriptor = utilconnect::provider(name).map_err(Failure::from)?;
         let sandbox_descriptor = utilconnect_sandbox::sandbox(name).map_err(Failure::from)?;
-        let sandbox = sandbox_descriptor.start().await.map_err(Failure::from)?;
+        let sandbox = match variant {
+            None => sandbox_descriptor.start().await,
+            Some(variant) => {
+                let found = sandbox_descriptor
+                    .variants()
+                    .iter()
+                    .find(|v| v.name() == variant)
+                    .ok_or_else(|| {
+                        Failure::new(format!("{name} has no sandbox variant `{variant}`"))
+                    })?;
+                found.start().await
+            }
+        }
+        .map_err(Failure::from)?;
         Ok(Self::new(descriptor, sandbox))
     }
 
@@ -131,7 +150,7 @@ impl<S: Sandbox + ?Sized> Harness<S> {
     /// snapshots do not depend on the emulator naming it.
     pub async fn start_flow(&self, connector: &Connector, user: &str) -> Result<Started, Failure> {
         let started = connector
-            .start(user, &self.callback)
+            .start_with(user, &self.callback, self.sandbox.flow_options())
             .await
             .map_err(Failure::from)?;
         let n = self.flows.fetch_add(1, Ordering::SeqCst) + 1;

@@ -179,37 +179,27 @@ impl Suite {
                     continue;
                 }
             };
-            for case in CASES {
-                let name = format!("{}@{provider}", case.name);
-                let missing: Vec<_> = case
-                    .needs
+            let variants = utilconnect_sandbox::sandbox(provider)
+                .map(|d| d.variants())
+                .unwrap_or_default();
+            trials.extend(case_trials(
+                provider,
+                None,
+                &capabilities,
+                &self.snapshot_dir,
+            ));
+            for variant in variants {
+                let kept: Vec<Capability> = capabilities
                     .iter()
-                    .filter(|need| !capabilities.contains(need))
+                    .filter(|c| !variant.lacks().contains(c))
+                    .copied()
                     .collect();
-                let excluded: Vec<_> = case
-                    .not_with
-                    .iter()
-                    .filter(|not| capabilities.contains(not))
-                    .collect();
-                let skip = match (missing.is_empty(), excluded.is_empty()) {
-                    (false, _) => Some(format!("lacks {missing:?}")),
-                    (true, false) => Some(format!("has {excluded:?}")),
-                    (true, true) => None,
-                };
-                if let Some(why) = skip {
-                    let reason = format!("skipped: {provider} {why}");
-                    trials.push(
-                        Trial::test(name, move || Err(reason.into()))
-                            .with_kind(format!("skipped: {why}"))
-                            .with_ignored_flag(true),
-                    );
-                    continue;
-                }
-                let case = *case;
-                let snapshot_dir = self.snapshot_dir.clone();
-                trials.push(Trial::test(name, move || {
-                    run_case(&case, provider, &snapshot_dir)
-                }));
+                trials.extend(case_trials(
+                    provider,
+                    Some(variant.name()),
+                    &kept,
+                    &self.snapshot_dir,
+                ));
             }
             trials.extend(live_trials(provider));
         }
@@ -221,6 +211,55 @@ impl Suite {
         let arguments = Arguments::from_args();
         libtest_mimic::run(&arguments, self.trials()).exit()
     }
+}
+
+/// One trial per case for `provider` (in its sandbox `variant`, if any), named
+/// `case@provider` or `case@provider+variant`; cases needing a capability it lacks are
+/// skipped, with the reason.
+fn case_trials(
+    provider: &'static str,
+    variant: Option<&'static str>,
+    capabilities: &[Capability],
+    snapshot_dir: &std::path::Path,
+) -> Vec<Trial> {
+    let target = match variant {
+        Some(variant) => format!("{provider}+{variant}"),
+        None => provider.to_owned(),
+    };
+    let mut trials = Vec::new();
+    for case in CASES {
+        let name = format!("{}@{target}", case.name);
+        let missing: Vec<_> = case
+            .needs
+            .iter()
+            .filter(|need| !capabilities.contains(need))
+            .collect();
+        let excluded: Vec<_> = case
+            .not_with
+            .iter()
+            .filter(|not| capabilities.contains(not))
+            .collect();
+        let skip = match (missing.is_empty(), excluded.is_empty()) {
+            (false, _) => Some(format!("lacks {missing:?}")),
+            (true, false) => Some(format!("has {excluded:?}")),
+            (true, true) => None,
+        };
+        if let Some(why) = skip {
+            let reason = format!("skipped: {target} {why}");
+            trials.push(
+                Trial::test(name, move || Err(reason.into()))
+                    .with_kind(format!("skipped: {why}"))
+                    .with_ignored_flag(true),
+            );
+            continue;
+        }
+        let case = *case;
+        let snapshot_dir = snapshot_dir.to_owned();
+        trials.push(Trial::test(name.clone(), move || {
+            run_case(&case, provider, variant, &name, &snapshot_dir)
+        }));
+    }
+    trials
 }
 
 /// A runtime with workers, so the sandbox's server tasks run beside the case (which is
@@ -240,15 +279,21 @@ fn capabilities_of(provider: &str) -> Result<Vec<Capability>, String> {
         .map_err(|e| e.to_string())
 }
 
-fn run_case(case: &Case, provider: &str, snapshot_dir: &std::path::Path) -> Result<(), Failed> {
+fn run_case(
+    case: &Case,
+    provider: &str,
+    variant: Option<&str>,
+    name: &str,
+    snapshot_dir: &std::path::Path,
+) -> Result<(), Failed> {
     let runtime = runtime()?;
     let result = runtime.block_on(async {
-        let harness = Harness::start(provider).await?;
+        let harness = Harness::start_variant(provider, variant).await?;
         case.run(&harness).await
     });
     let snapshot = result.map_err(|failure| Failed::from(failure.to_string()))?;
     if let Some(value) = snapshot {
-        assert_snapshot(&format!("{}@{provider}", case.name), &value, snapshot_dir)?;
+        assert_snapshot(name, &value, snapshot_dir)?;
     }
     Ok(())
 }

@@ -18,8 +18,9 @@ use crate::bearer::BearerCache;
 use crate::config::FlatpeakConfig;
 use crate::errors::map_error;
 use crate::options::TokenOptions;
+use crate::version::{ApiVersion, TOKEN_PLACEHOLDER};
 use crate::wire::{
-    CreateTokenBody, CreateTokenResponse, ErrorBody, LoginResponse, SessionResponse,
+    CreateTokenResponse, ErrorBody, LoginResponse, SessionCreated, SessionResponse, create_body,
 };
 
 /// What this provider supports (its descriptor declares it).
@@ -65,20 +66,61 @@ pub struct FlatpeakProvider {
 struct Endpoints {
     login: Url,
     create_token: Url,
-    retrieve: Url,
+    retrieve: Retrieve,
     jwks: Url,
+}
+
+/// Where the retrieve call puts the connect token.
+#[derive(Debug)]
+enum Retrieve {
+    /// `?connect_token=` on this URL (2024-08-24, anode).
+    InQuery(Url),
+    /// As the last path segment after this URL's path (busbar).
+    InPath(Url),
+}
+
+impl Retrieve {
+    fn new(config: &FlatpeakConfig) -> Self {
+        let path = config.retrieve_path();
+        match path.strip_suffix(TOKEN_PLACEHOLDER) {
+            Some(prefix) => Self::InPath(config.api_base_url.join(prefix)),
+            None => Self::InQuery(config.api_base_url.join(path)),
+        }
+    }
+
+    /// The request for `token`'s session.
+    fn request(&self, client: &reqwest::Client, token: &SecretString) -> reqwest::RequestBuilder {
+        match self {
+            Self::InQuery(url) => client
+                .get(url.clone())
+                .query(&[("connect_token", token.expose_secret())]),
+            Self::InPath(prefix) => {
+                let mut url = prefix.clone();
+                if let Ok(mut segments) = url.path_segments_mut() {
+                    // Pushed as a segment, so the token is percent-encoded, never a path.
+                    segments.pop_if_empty().push(token.expose_secret());
+                }
+                client.get(url)
+            }
+        }
+    }
 }
 
 impl FlatpeakProvider {
     /// Builds the provider from its configuration.
     pub fn new(config: FlatpeakConfig) -> Result<Self> {
-        let http = HttpClient::new(crate::NAME, config.http.clone())?
+        config.check()?;
+        let mut http = HttpClient::new(crate::NAME, config.http.clone())?
             .with_known_secrets(KnownSecrets::new().with(config.api_key.clone()));
+        if let Some(prefix) = config.retrieve_path().strip_suffix(TOKEN_PLACEHOLDER) {
+            // The connect token is the retrieve path's last segment: keep it out of traces.
+            http = http.with_secret_path_prefix(config.api_base_url.join(prefix).path());
+        }
         Ok(Self {
             endpoints: Endpoints {
                 login: config.api_base_url.join("/login"),
-                create_token: config.api_base_url.join("/connect/token"),
-                retrieve: config.api_base_url.join(&config.retrieve_path),
+                create_token: config.api_base_url.join(config.api_version.create_path()),
+                retrieve: Retrieve::new(&config),
                 jwks: config.api_base_url.join(&config.webhooks.jwks_path),
             },
             jwks: crate::webhook::Jwks::default(),
@@ -105,7 +147,7 @@ impl FlatpeakProvider {
                         &self.config.account_id,
                         Some(self.config.api_key.expose_secret()),
                     )
-                    .header(VERSION_HEADER, &self.config.api_version)
+                    .header(VERSION_HEADER, self.config.version_header())
             })
             .await?;
         if !response.status().is_success() {
@@ -152,7 +194,7 @@ impl FlatpeakProvider {
                 .send_within(deadline, operation, idempotency, |client| {
                     build(client)
                         .bearer_auth(bearer.expose_secret())
-                        .header(VERSION_HEADER, &self.config.api_version)
+                        .header(VERSION_HEADER, self.config.version_header())
                 })
                 .await?;
             if response.status().is_success() {
@@ -196,19 +238,22 @@ impl FlatpeakProvider {
         })
     }
 
-    /// The JSON body of `POST /connect/token` for `request`: its options over the
-    /// configured defaults, and the callback URL carrying the state.
+    /// The JSON body of the create call for `request`, in the configured version's shape:
+    /// its options over the configured defaults, and the callback URL carrying the state.
     fn token_body(&self, request: &TokenRequest) -> Result<bytes::Bytes> {
         let mut options = TokenOptions::from_options(request.options())?;
         options.tariff_direction = options.tariff_direction.or(self.config.tariff_direction);
         options.tariff_type = options.tariff_type.or(self.config.tariff_type);
+        options.check_for(self.config.api_version)?;
         let callback_url = self.callback_with_state(request)?;
-        let body = CreateTokenBody {
-            connect_url: self.config.connect_web_url.url().as_str(),
-            callback_url: callback_url.as_str(),
-            options: &options,
-        };
-        serde_json::to_vec(&body).map(Into::into).map_err(|e| {
+        create_body(
+            self.config.api_version,
+            self.config.connect_web_url.url().as_str(),
+            callback_url.as_str(),
+            &options,
+        )
+        .map(Into::into)
+        .map_err(|e| {
             Error::new(
                 ErrorKind::InvalidInput,
                 Operation::CreateToken,
@@ -258,12 +303,20 @@ impl ConnectProvider for FlatpeakProvider {
                     .body(json.clone())
             })
             .await?;
-        let created: CreateTokenResponse = response.json(crate::NAME, Operation::CreateToken)?;
         // The state-bearing callback went to Flatpeak only: the session keeps the app's own
         // URL, so no raw state reaches the store.
-        let lifetime = Duration::from_secs(created.expires_in);
-        let mut token = ConnectToken::new(created.connect_token, lifetime);
-        if let Some(live) = created.live_mode {
+        let (secret, lifetime, live_mode) = if self.config.api_version == ApiVersion::Busbar {
+            let created: SessionCreated = response.json(crate::NAME, Operation::CreateToken)?;
+            let lifetime = lifetime_until(&created.time_expiry, self.clock.now())?;
+            (created.id, lifetime, created.live_mode)
+        } else {
+            let created: CreateTokenResponse =
+                response.json(crate::NAME, Operation::CreateToken)?;
+            let lifetime = Duration::from_secs(created.expires_in);
+            (created.connect_token, lifetime, created.live_mode)
+        };
+        let mut token = ConnectToken::new(secret, lifetime);
+        if let Some(live) = live_mode {
             token = token.with_data("live_mode", live);
         }
         Ok(token)
@@ -314,12 +367,30 @@ impl FlatpeakProvider {
         // Flatpeak is not resent blindly.
         let response = self
             .send_authorized(Operation::Complete, Idempotency::NotIdempotent, &|client| {
-                client
-                    .get(self.endpoints.retrieve.clone())
-                    .query(&[("connect_token", token.expose_secret())])
+                self.endpoints.retrieve.request(client, token)
             })
             .await?;
         outcome_of(session, &response, token)
+    }
+}
+
+/// How long from `now` until `time_expiry` (RFC 3339, UTC), the lifetime of a busbar session.
+fn lifetime_until(time_expiry: &str, now: std::time::SystemTime) -> Result<Duration> {
+    let bad = |why: &str| {
+        Error::new(
+            ErrorKind::Unexpected,
+            Operation::CreateToken,
+            why.to_owned(),
+        )
+        .with_provider(crate::NAME)
+    };
+    let expiry = humantime::parse_rfc3339(time_expiry)
+        .map_err(|_| bad("Flatpeak's `time_expiry` is not an RFC 3339 UTC time"))?;
+    match expiry.duration_since(now) {
+        Ok(lifetime) if !lifetime.is_zero() => Ok(lifetime),
+        _ => Err(bad(
+            "Flatpeak created a Connect session that has already expired (`time_expiry` is past)",
+        )),
     }
 }
 
@@ -434,6 +505,7 @@ fn connection_from(
     let ready = retrieved
         .tariff_available
         .or(retrieved.is_tariff_processed)
+        .or(retrieved.data_available)
         .unwrap_or(false);
     let mode = match retrieved.live_mode {
         Some(true) => Mode::Live,
@@ -452,6 +524,8 @@ fn connection_from(
         ("customer_reference_id", retrieved.customer_reference_id),
         ("location_id", retrieved.location_id),
         ("location_reference_id", retrieved.location_reference_id),
+        ("device_id", retrieved.device_id),
+        ("provider_id", retrieved.provider_id),
     ] {
         if let Some(id) = id.filter(|id| !id.is_empty()) {
             connection = connection.with_vendor_id(name, id);

@@ -8,16 +8,16 @@ use utilconnect::http::HttpConfig;
 use utilconnect::{BaseUrl, ConfigKey};
 
 use crate::options::{TariffDirection, TariffType};
+use crate::version::{ApiVersion, TOKEN_PLACEHOLDER};
 
 /// Flatpeak's API host.
 pub const DEFAULT_API_BASE_URL: &str = "https://api.flatpeak.com";
 /// Flatpeak's hosted Connect web app.
 pub const DEFAULT_CONNECT_WEB_URL: &str = "https://connect-web.flatpeak.com";
-/// The API version we target, sent as `Flatpeak-Version`.
-pub const DEFAULT_API_VERSION: &str = "2025-09-14.anode";
-/// Path of the call that retrieves a finished Connect session (an assumption for anode; the
-/// previous version used `/connect/tariff/token`).
-pub const DEFAULT_RETRIEVE_PATH: &str = "/connect/token";
+/// The API version used unless `api_version` names another.
+pub const DEFAULT_API_VERSION: ApiVersion = ApiVersion::Anode;
+/// The longest `retrieve_path` or `busbar_version` accepted.
+const MAX_SETTING_CHARS: usize = 256;
 
 /// The keys of `[providers.flatpeak]`, for listings.
 pub const CONFIG_KEYS: &[ConfigKey] = &[
@@ -36,7 +36,11 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
     ),
     ConfigKey::optional(
         "api_version",
-        "Flatpeak-Version header (default 2025-09-14.anode)",
+        "2024-08-24, 2025-09-14.anode (the default) or busbar: paths, bodies and the Flatpeak-Version header",
+    ),
+    ConfigKey::optional(
+        "busbar_version",
+        "the Flatpeak-Version value to send with api_version = \"busbar\" (required with it: Flatpeak has not published one)",
     ),
     ConfigKey::optional(
         "tariff_direction",
@@ -48,7 +52,7 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
     ),
     ConfigKey::optional(
         "retrieve_path",
-        "session retrieve path (default /connect/token)",
+        "session retrieve path (default: the version's, /connect/tariff/token or /connect/{connect_token})",
     ),
     ConfigKey::optional(
         "bearer_refresh_margin",
@@ -73,7 +77,8 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
 ///     tariff_direction = "EXPORT"
 /// "#)?;
 /// let config: utilconnect_flatpeak::FlatpeakConfig = table.extract()?;
-/// assert_eq!(config.api_version, "2025-09-14.anode");
+/// assert_eq!(config.api_version, utilconnect_flatpeak::ApiVersion::Anode);
+/// assert_eq!(config.retrieve_path(), "/connect/tariff/token");
 /// # Ok::<(), utilconnect::Error>(())
 /// ```
 #[derive(Debug, Clone, Deserialize)]
@@ -89,18 +94,24 @@ pub struct FlatpeakConfig {
     /// The hosted Connect web app (also sent as the token's `connect_url`).
     #[serde(default = "default_connect_web_url")]
     pub connect_web_url: BaseUrl,
-    /// Sent as `Flatpeak-Version` on every call.
-    #[serde(default = "default_api_version")]
-    pub api_version: String,
+    /// The API version spoken: its paths and body shapes, and the `Flatpeak-Version` header
+    /// sent on every call.
+    #[serde(default)]
+    pub api_version: ApiVersion,
+    /// The `Flatpeak-Version` value sent with [`ApiVersion::Busbar`], whose version string
+    /// Flatpeak has not published (required with it, ignored otherwise).
+    #[serde(default)]
+    pub busbar_version: Option<String>,
     /// Default `tariff_direction` for new tokens.
     #[serde(default)]
     pub tariff_direction: Option<TariffDirection>,
     /// Default `tariff_type` for new tokens.
     #[serde(default)]
     pub tariff_type: Option<TariffType>,
-    /// Path of the session retrieve call.
-    #[serde(default = "default_retrieve_path")]
-    pub retrieve_path: String,
+    /// Path of the session retrieve call, overriding the version's documented one (see
+    /// [`FlatpeakConfig::retrieve_path`]).
+    #[serde(default, rename = "retrieve_path")]
+    pub retrieve_path_override: Option<String>,
     /// How long before its expiry the cached bearer is renewed.
     #[serde(default = "default_margin", deserialize_with = "margin_within_an_hour")]
     pub bearer_refresh_margin: Duration,
@@ -170,12 +181,93 @@ fn default_connect_web_url() -> BaseUrl {
     BaseUrl::from_static(DEFAULT_CONNECT_WEB_URL)
 }
 
-fn default_api_version() -> String {
-    DEFAULT_API_VERSION.to_owned()
+impl FlatpeakConfig {
+    /// The retrieve path: `retrieve_path` when set, else the version's documented one.
+    pub fn retrieve_path(&self) -> &str {
+        self.retrieve_path_override
+            .as_deref()
+            .unwrap_or(self.api_version.default_retrieve_path())
+    }
+
+    /// The `Flatpeak-Version` value sent on every call.
+    pub fn version_header(&self) -> &str {
+        match self.api_version.published_header() {
+            Some(published) => published,
+            None => self.busbar_version.as_deref().unwrap_or_default(),
+        }
+    }
+
+    /// Checks what serde cannot: the busbar header value and the retrieve path's shape.
+    pub(crate) fn check(&self) -> utilconnect::Result<()> {
+        let bad = |key: &str, why: &str| {
+            utilconnect::Error::config(format!(
+                "invalid configuration: providers.flatpeak.{key}: {why}"
+            ))
+            .with_provider(crate::NAME)
+        };
+        if self.api_version == ApiVersion::Busbar {
+            match self.busbar_version.as_deref() {
+                None | Some("") => {
+                    return Err(bad(
+                        "busbar_version",
+                        "required with api_version = \"busbar\": Flatpeak has not published \
+                         busbar's Flatpeak-Version string, so set the value your account uses",
+                    ));
+                }
+                Some(value) if !is_header_token(value) => {
+                    return Err(bad(
+                        "busbar_version",
+                        "must be at most 256 visible ASCII characters (it is sent as a header)",
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        let unused = |key: &str| {
+            bad(
+                key,
+                &format!(
+                    "Flatpeak API version {} has no such field",
+                    self.api_version
+                ),
+            )
+        };
+        match self.api_version {
+            ApiVersion::Busbar if self.tariff_direction.is_some() => {
+                return Err(unused("tariff_direction"));
+            }
+            ApiVersion::Busbar if self.tariff_type.is_some() => return Err(unused("tariff_type")),
+            ApiVersion::V2024_08_24 if self.tariff_direction == Some(TariffDirection::Local) => {
+                return Err(bad(
+                    "tariff_direction",
+                    "Flatpeak API version 2024-08-24 takes IMPORT or EXPORT only",
+                ));
+            }
+            _ => {}
+        }
+        let path = self.retrieve_path();
+        let placeholder_ok = match path.find(TOKEN_PLACEHOLDER) {
+            None => true,
+            Some(at) => path.ends_with(TOKEN_PLACEHOLDER) && path[..at].ends_with('/'),
+        };
+        if !path.starts_with('/')
+            || path.chars().count() > MAX_SETTING_CHARS
+            || path.contains(['?', '#'])
+            || !placeholder_ok
+        {
+            return Err(bad(
+                "retrieve_path",
+                "must be a path starting with `/`, at most 256 characters, without a query; \
+                 `{connect_token}` may only be its whole last segment",
+            ));
+        }
+        Ok(())
+    }
 }
 
-fn default_retrieve_path() -> String {
-    DEFAULT_RETRIEVE_PATH.to_owned()
+/// A header value we are willing to send: visible ASCII, bounded.
+fn is_header_token(value: &str) -> bool {
+    value.len() <= MAX_SETTING_CHARS && value.bytes().all(|b| b.is_ascii_graphic())
 }
 
 fn default_margin() -> Duration {
@@ -212,8 +304,9 @@ mod tests {
             config.connect_web_url.url().as_str(),
             "https://connect-web.flatpeak.com/"
         );
-        assert_eq!(config.api_version, "2025-09-14.anode");
-        assert_eq!(config.retrieve_path, "/connect/token");
+        assert_eq!(config.api_version, ApiVersion::Anode);
+        assert_eq!(config.version_header(), "2025-09-14.anode");
+        assert_eq!(config.retrieve_path(), "/connect/tariff/token");
         assert_eq!(config.bearer_refresh_margin, Duration::from_secs(60));
         assert!(!format!("{config:?}").contains("sk_test_hidden"));
     }
@@ -236,5 +329,76 @@ mod tests {
             .extract::<FlatpeakConfig>()
             .unwrap_err();
         assert!(err.to_string().contains("bearer_refresh_margin"), "{err}");
+    }
+
+    #[test]
+    fn each_version_has_its_paths_and_header() {
+        let zero: FlatpeakConfig = table(serde_json::json!({"api_version": "2024-08-24"}))
+            .extract()
+            .unwrap();
+        assert_eq!(zero.version_header(), "2024-08-24");
+        assert_eq!(zero.retrieve_path(), "/connect/tariff/token");
+        zero.check().unwrap();
+
+        let busbar: FlatpeakConfig = table(serde_json::json!({"api_version": "busbar"}))
+            .extract()
+            .unwrap();
+        assert_eq!(busbar.retrieve_path(), "/connect/{connect_token}");
+        let err = busbar.check().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(
+            err.to_string()
+                .contains("providers.flatpeak.busbar_version"),
+            "{err}"
+        );
+
+        let busbar: FlatpeakConfig = table(serde_json::json!({
+            "api_version": "busbar", "busbar_version": "2026-01-01.busbar",
+        }))
+        .extract()
+        .unwrap();
+        busbar.check().unwrap();
+        assert_eq!(busbar.version_header(), "2026-01-01.busbar");
+        let control: FlatpeakConfig = table(serde_json::json!({
+            "api_version": "busbar", "busbar_version": "v\r\nX-Injected: 1",
+        }))
+        .extract()
+        .unwrap();
+        let err = control.check().unwrap_err();
+        assert!(err.to_string().contains("visible ASCII"), "{err}");
+        assert!(!err.to_string().contains("Injected"), "{err}");
+
+        let err = table(serde_json::json!({"api_version": "2026-13-13"}))
+            .extract::<FlatpeakConfig>()
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("2024-08-24, 2025-09-14.anode, busbar"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_retrieve_path_must_be_a_plain_path() {
+        for bad in [
+            "connect/token",
+            "/connect/token?x=1",
+            "/connect/{connect_token}/more",
+            "/connect{connect_token}",
+        ] {
+            let config: FlatpeakConfig = table(serde_json::json!({"retrieve_path": bad}))
+                .extract()
+                .unwrap();
+            let err = config.check().unwrap_err();
+            assert!(
+                err.to_string().contains("providers.flatpeak.retrieve_path"),
+                "{bad}: {err}"
+            );
+        }
+        let config: FlatpeakConfig =
+            table(serde_json::json!({"retrieve_path": "/v2/connect/{connect_token}"}))
+                .extract()
+                .unwrap();
+        config.check().unwrap();
     }
 }

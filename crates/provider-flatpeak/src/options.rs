@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use utilconnect::{Error, ErrorKind, Operation, Options, Result};
 
+use crate::version::ApiVersion;
+
 /// Which tariff the customer connects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -140,6 +142,12 @@ pub struct TokenOptions {
     /// The customer's address; Connect skips its address page when given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub postal_address: Option<PostalAddress>,
+    /// busbar only: a Flatpeak device id (`dev_…`) the session is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// busbar only: a Flatpeak provider id (`prv_…`) to connect to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
 }
 
 impl TokenOptions {
@@ -156,6 +164,74 @@ impl TokenOptions {
         })?;
         parsed.validate()?;
         Ok(parsed)
+    }
+
+    /// Checks that every option set exists in `version`'s create call (each version takes
+    /// its own set: see the crate docs), and what that version requires.
+    ///
+    /// ```
+    /// use utilconnect_flatpeak::{ApiVersion, TokenOptions};
+    /// let options = serde_json::json!({"route_options": {"tariff_name_capture": true}});
+    /// let options = TokenOptions::from_options(options.as_object().unwrap())?;
+    /// options.check_for(ApiVersion::Anode)?;
+    /// let err = options.check_for(ApiVersion::V2024_08_24).unwrap_err();
+    /// assert!(err.to_string().contains("`route_options` is not an option of Flatpeak API version 2024-08-24"));
+    /// # Ok::<(), utilconnect::Error>(())
+    /// ```
+    pub fn check_for(&self, version: ApiVersion) -> Result<()> {
+        let set = [
+            ("customer_id", self.customer_id.is_some()),
+            (
+                "customer_reference_id",
+                self.customer_reference_id.is_some(),
+            ),
+            ("location_id", self.location_id.is_some()),
+            (
+                "location_reference_id",
+                self.location_reference_id.is_some(),
+            ),
+            ("tariff_direction", self.tariff_direction.is_some()),
+            ("tariff_type", self.tariff_type.is_some()),
+            ("tariff_id", self.tariff_id.is_some()),
+            ("actions", self.actions.is_some()),
+            ("route_options", self.route_options.is_some()),
+            ("postal_address_type", self.postal_address_type.is_some()),
+            ("postal_address", self.postal_address.is_some()),
+            ("device_id", self.device_id.is_some()),
+            ("provider_id", self.provider_id.is_some()),
+        ];
+        let accepted = options_of(version);
+        if let Some((name, _)) = set
+            .iter()
+            .find(|(name, given)| *given && !accepted.contains(name))
+        {
+            let elsewhere: Vec<&str> = ApiVersion::ALL
+                .into_iter()
+                .filter(|v| options_of(*v).contains(name))
+                .map(ApiVersion::name)
+                .collect();
+            return Err(invalid(format!(
+                "`{name}` is not an option of Flatpeak API version {version} (it is one of {}); \
+                 remove it or set `api_version`",
+                elsewhere.join(", ")
+            )));
+        }
+        if version == ApiVersion::V2024_08_24
+            && self.tariff_direction == Some(TariffDirection::Local)
+        {
+            return Err(invalid(
+                "Flatpeak API version 2024-08-24 takes `tariff_direction` IMPORT or EXPORT only"
+                    .into(),
+            ));
+        }
+        if version == ApiVersion::Busbar && self.location_id.is_none() {
+            return Err(invalid(
+                "Flatpeak API version busbar creates a session for an existing location: \
+                 the `location_id` option is required"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Checks what the schema constrains beyond types.
@@ -183,6 +259,8 @@ impl TokenOptions {
             ("location_id", &self.location_id),
             ("location_reference_id", &self.location_reference_id),
             ("tariff_id", &self.tariff_id),
+            ("device_id", &self.device_id),
+            ("provider_id", &self.provider_id),
         ] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 return Err(invalid(format!(
@@ -191,6 +269,37 @@ impl TokenOptions {
             }
         }
         Ok(())
+    }
+}
+
+/// The options each version's create call takes (from its reference page; the SDK sets the
+/// URLs itself).
+fn options_of(version: ApiVersion) -> &'static [&'static str] {
+    match version {
+        ApiVersion::V2024_08_24 => &[
+            "customer_id",
+            "customer_reference_id",
+            "location_id",
+            "location_reference_id",
+            "tariff_direction",
+            "tariff_type",
+            "tariff_id",
+            "postal_address",
+        ],
+        ApiVersion::Anode => &[
+            "customer_id",
+            "customer_reference_id",
+            "location_id",
+            "location_reference_id",
+            "tariff_direction",
+            "tariff_type",
+            "tariff_id",
+            "actions",
+            "route_options",
+            "postal_address_type",
+            "postal_address",
+        ],
+        ApiVersion::Busbar => &["location_id", "device_id", "provider_id"],
     }
 }
 
@@ -267,5 +376,36 @@ mod tests {
             assert_eq!(err.kind(), ErrorKind::InvalidInput);
             assert!(err.to_string().contains(expected), "{err}");
         }
+    }
+
+    #[test]
+    fn each_version_takes_its_own_options() {
+        let zero_only =
+            parse(serde_json::json!({"tariff_direction": "EXPORT", "tariff_id": "trf_1"})).unwrap();
+        zero_only.check_for(ApiVersion::V2024_08_24).unwrap();
+        zero_only.check_for(ApiVersion::Anode).unwrap();
+        let err = zero_only.check_for(ApiVersion::Busbar).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`tariff_direction` is not an option of Flatpeak API version busbar"),
+            "{err}"
+        );
+
+        let local = parse(serde_json::json!({"tariff_direction": "LOCAL"})).unwrap();
+        let err = local.check_for(ApiVersion::V2024_08_24).unwrap_err();
+        assert!(err.to_string().contains("IMPORT or EXPORT only"), "{err}");
+
+        let device = parse(serde_json::json!({"device_id": "dev_1"})).unwrap();
+        let err = device.check_for(ApiVersion::Anode).unwrap_err();
+        assert!(err.to_string().contains("(it is one of busbar)"), "{err}");
+        let err = device.check_for(ApiVersion::Busbar).unwrap_err();
+        assert!(
+            err.to_string().contains("`location_id` option is required"),
+            "{err}"
+        );
+        parse(serde_json::json!({"device_id": "dev_1", "location_id": "loc_1"}))
+            .unwrap()
+            .check_for(ApiVersion::Busbar)
+            .unwrap();
     }
 }

@@ -74,7 +74,7 @@ async fn full_flow_links_customer_and_location_and_matches_the_wire_snapshot() {
             "POST /provider-login/",
             "GET /connect-web/",
             "POST /connect-web/summary",
-            "GET /connect/token",
+            "GET /connect/tariff/token",
         ]
     );
     insta::assert_json_snapshot!("full_flow_wire", s.sandbox().requests().all());
@@ -493,7 +493,7 @@ async fn every_documented_error_is_mapped() {
         let callback = s.act(&started, UserAction::Approve).await.unwrap();
         s.sandbox().faults().inject(
             "GET",
-            "/connect/token",
+            "/connect/tariff/token",
             FaultAction::status(status, body.clone()),
             1,
         );
@@ -615,7 +615,7 @@ async fn a_hostile_vendor_cannot_leak_flood_or_inject_through_errors() {
         let cot = query(&callback)["fp_cot"].clone();
         s.sandbox().faults().inject(
             "GET",
-            "/connect/token",
+            "/connect/tariff/token",
             FaultAction::status(200, body(&cot)),
             1,
         );

@@ -115,7 +115,7 @@ impl Faults {
         let mut faults = self.lock();
         let index = faults.iter().position(|f| {
             f.remaining > 0
-                && f.path == path
+                && path_matches(&f.path, path)
                 && f.method
                     .as_deref()
                     .is_none_or(|m| m.eq_ignore_ascii_case(method))
@@ -134,9 +134,37 @@ impl Faults {
     }
 }
 
+/// Whether `path` is what a fault's `pattern` names: the same path, where a `{…}` segment of
+/// the pattern stands for any one segment (`/connect/{connect_token}`).
+pub(crate) fn path_matches(pattern: &str, path: &str) -> bool {
+    let mut wanted = pattern.split('/');
+    let mut given = path.split('/');
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w == g => {}
+            (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') && !g.is_empty() => {}
+            _ => return false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_placeholder_segment_stands_for_one_segment() {
+        assert!(path_matches("/connect/token", "/connect/token"));
+        assert!(path_matches("/connect/{connect_token}", "/connect/cot_1"));
+        assert!(!path_matches("/connect/{connect_token}", "/connect/"));
+        assert!(!path_matches(
+            "/connect/{connect_token}",
+            "/connect/cot_1/x"
+        ));
+        assert!(!path_matches("/connect/{connect_token}", "/connect"));
+        assert!(!path_matches("/connect/token", "/connect/tokens"));
+    }
 
     #[test]
     fn faults_match_method_and_path_and_run_out() {

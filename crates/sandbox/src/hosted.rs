@@ -73,6 +73,11 @@ pub trait VendorEmulator: Clone + Send + Sync + fmt::Debug + 'static {
         let _ = url;
         false
     }
+
+    /// Options every flow needs (see [`Sandbox::flow_options`]).
+    fn flow_options(&self) -> utilconnect::Options {
+        utilconnect::Options::new()
+    }
 }
 
 /// A [`VendorEmulator`] served on `127.0.0.1`. Dropping it stops the server.
@@ -189,6 +194,10 @@ impl<E: VendorEmulator> Sandbox for Hosted<E> {
 
     fn send_webhooks_to(&self, url: &Url) -> bool {
         self.emulator.send_webhooks_to(url)
+    }
+
+    fn flow_options(&self) -> utilconnect::Options {
+        self.emulator.flow_options()
     }
 
     async fn act(&self, connect_url: &Url, action: UserAction) -> Result<Url> {

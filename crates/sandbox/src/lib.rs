@@ -124,6 +124,12 @@ pub trait Sandbox: Send + Sync + fmt::Debug {
         let _ = url;
         false
     }
+
+    /// Options every flow on this emulator needs (e.g. an API version whose token is made
+    /// for an existing location); the conformance suite starts its flows with them.
+    fn flow_options(&self) -> utilconnect::Options {
+        utilconnect::Options::new()
+    }
 }
 
 /// HTTP settings for a provider pointed at an emulator: the same policy, with waits short
@@ -163,18 +169,85 @@ pub type StartFn = fn(Option<SocketAddr>) -> futures_boxed::BoxFuture<Result<Box
 pub struct SandboxDescriptor {
     provider: &'static str,
     start: StartFn,
+    variants: &'static [SandboxVariant],
+}
+
+/// Another configuration of a provider's emulator that the conformance suite also runs,
+/// e.g. one API version of a vendor that has several (selected by the provider's config, so
+/// one registered provider covers them all).
+///
+/// ```
+/// # fn start_v1(_: Option<std::net::SocketAddr>) -> utilconnect_sandbox::futures_boxed::BoxFuture<utilconnect::Result<Box<dyn utilconnect_sandbox::Sandbox>>> { unimplemented!() }
+/// use utilconnect_sandbox::SandboxVariant;
+/// const V1: SandboxVariant = SandboxVariant::new("v1", start_v1)
+///     .without(&[utilconnect::Capability::Disconnect]);
+/// assert_eq!(V1.name(), "v1");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxVariant {
+    name: &'static str,
+    start: StartFn,
+    without: &'static [utilconnect::Capability],
+}
+
+impl SandboxVariant {
+    /// A variant called `name` (it suffixes test and snapshot names: `case@provider+name`),
+    /// started by `start`.
+    pub const fn new(name: &'static str, start: StartFn) -> Self {
+        Self {
+            name,
+            start,
+            without: &[],
+        }
+    }
+
+    /// Capabilities of the provider that this variant does not have (its cases are skipped).
+    pub const fn without(mut self, capabilities: &'static [utilconnect::Capability]) -> Self {
+        self.without = capabilities;
+        self
+    }
+
+    /// The variant's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The provider capabilities this variant lacks.
+    pub fn lacks(&self) -> &'static [utilconnect::Capability] {
+        self.without
+    }
+
+    /// Starts this variant on a free loopback port.
+    pub async fn start(&self) -> Result<Box<dyn Sandbox>> {
+        (self.start)(None).await
+    }
 }
 
 impl SandboxDescriptor {
     /// A descriptor for `provider`'s emulator; register it with
     /// [`register_sandbox!`](crate::register_sandbox).
     pub const fn new(provider: &'static str, start: StartFn) -> Self {
-        Self { provider, start }
+        Self {
+            provider,
+            start,
+            variants: &[],
+        }
+    }
+
+    /// The same emulator in other configurations, which the conformance suite runs too.
+    pub const fn with_variants(mut self, variants: &'static [SandboxVariant]) -> Self {
+        self.variants = variants;
+        self
     }
 
     /// The provider emulated.
     pub fn provider(&self) -> &'static str {
         self.provider
+    }
+
+    /// The other configurations registered with this emulator.
+    pub fn variants(&self) -> &'static [SandboxVariant] {
+        self.variants
     }
 
     /// Starts the emulator on a free loopback port.
@@ -192,6 +265,10 @@ impl fmt::Debug for SandboxDescriptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SandboxDescriptor")
             .field("provider", &self.provider)
+            .field(
+                "variants",
+                &self.variants.iter().map(|v| v.name).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }

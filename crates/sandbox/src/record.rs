@@ -88,7 +88,8 @@ impl RawRequest {
         let content_type = headers_content_type(&headers);
         RecordedRequest {
             method: self.method.clone(),
-            path: self.path.clone(),
+            // A vendor may put a token in the path (`/connect/{connect_token}`).
+            path: replace_names(names, &self.path),
             query,
             body: normalise_body(names, content_type.as_deref(), &self.body),
             headers,
@@ -175,9 +176,13 @@ impl RequestLog {
         inner.requests.iter().map(|r| r.normalise(&names)).collect()
     }
 
-    /// The requests to `path` so far.
+    /// The requests to `path` so far (a `{…}` segment of `path` matches any one segment, as
+    /// in [`Faults`](crate::Faults)).
     pub fn to_path(&self, path: &str) -> Vec<RecordedRequest> {
-        self.all().into_iter().filter(|r| r.path == path).collect()
+        self.all()
+            .into_iter()
+            .filter(|r| crate::faults::path_matches(path, &r.path))
+            .collect()
     }
 
     /// Replaces every named value in `text` with its label (for snapshots of results, e.g.

@@ -463,6 +463,8 @@ pub struct HttpClient {
     config: HttpConfig,
     provider: &'static str,
     secrets: Arc<KnownSecrets>,
+    /// Paths under this prefix end in a secret (see [`HttpClient::with_secret_path_prefix`]).
+    secret_path_prefix: Option<Arc<str>>,
 }
 
 impl HttpClient {
@@ -492,7 +494,33 @@ impl HttpClient {
             config,
             provider,
             secrets: Arc::default(),
+            secret_path_prefix: None,
         })
+    }
+
+    /// Marks paths under `prefix` as ending in a secret, for vendors that put a token in the
+    /// path (`GET /connect/{connect_token}`): traces show `{prefix}{…}` instead of the path.
+    ///
+    /// ```
+    /// let http = utilconnect::http::HttpClient::new("acme", Default::default())?
+    ///     .with_secret_path_prefix("/sessions/");
+    /// assert_eq!(http.shown_path("/sessions/tok_123"), "/sessions/{…}");
+    /// assert_eq!(http.shown_path("/login"), "/login");
+    /// # Ok::<(), utilconnect::Error>(())
+    /// ```
+    pub fn with_secret_path_prefix(mut self, prefix: &str) -> Self {
+        self.secret_path_prefix = Some(prefix.into());
+        self
+    }
+
+    /// `path` as traces show it (see [`with_secret_path_prefix`](Self::with_secret_path_prefix)).
+    pub fn shown_path<'a>(&self, path: &'a str) -> std::borrow::Cow<'a, str> {
+        match self.secret_path_prefix.as_deref() {
+            Some(prefix) if path.len() > prefix.len() && path.starts_with(prefix) => {
+                format!("{prefix}{{…}}").into()
+            }
+            _ => path.into(),
+        }
     }
 
     /// Scrubs `secrets` (the provider's API key or client secret) from any vendor text kept
@@ -574,7 +602,7 @@ impl HttpClient {
                 provider = self.provider,
                 operation = operation.as_str(),
                 method = %request.method(),
-                path = request.url().path(),
+                path = self.shown_path(request.url().path()).as_ref(),
                 attempts = tracing::field::Empty,
                 status = tracing::field::Empty,
                 latency_ms = tracing::field::Empty,

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -11,8 +11,9 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
 use super::emulator::{Emulator, Refusal};
+use crate::ApiVersion;
 
-/// The standard error body of the anode API.
+/// The standard error body (2024 and anode alike).
 pub(crate) fn error(status: StatusCode, kind: &str, code: &str, message: &str) -> Response {
     let body = json!({
         "object": "error",
@@ -20,7 +21,7 @@ pub(crate) fn error(status: StatusCode, kind: &str, code: &str, message: &str) -
         "code": code,
         "message": message,
         "live_mode": false,
-        "time_created": "2026-01-01T00:00:00Z",
+        "time_created": utilconnect_sandbox::rfc3339(std::time::SystemTime::now()),
     });
     (status, Json(body)).into_response()
 }
@@ -38,16 +39,68 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .strip_prefix("Bearer ")
 }
 
-fn refuse_bearer(emulator: &Emulator, headers: &HeaderMap) -> Option<Response> {
+/// Why an API request is answered before its body is read.
+pub(crate) enum Turned {
+    /// A `Flatpeak-Version` the emulator does not know (an assumption: Flatpeak documents no
+    /// answer for it).
+    UnknownVersion,
+    /// The route does not exist in the request's version.
+    NoSuchRoute,
+    /// No valid bearer.
+    Unauthorized,
+}
+
+impl IntoResponse for Turned {
+    fn into_response(self) -> Response {
+        match self {
+            Self::UnknownVersion => error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "invalid_version",
+                "Unknown Flatpeak-Version",
+            ),
+            Self::NoSuchRoute => not_found_response(),
+            Self::Unauthorized => error(
+                StatusCode::FORBIDDEN,
+                "invalid_request",
+                "access_denied",
+                "Bearer token is missing, invalid or expired",
+            ),
+        }
+    }
+}
+
+/// The version a request speaks: its `Flatpeak-Version` header, else the account's default.
+fn version_of(emulator: &Emulator, headers: &HeaderMap) -> Result<ApiVersion, Turned> {
+    let Some(value) = headers.get("flatpeak-version") else {
+        return Ok(emulator.options.default_version);
+    };
+    let value = value.to_str().unwrap_or_default();
+    if value == emulator.options.busbar_version {
+        return Ok(ApiVersion::Busbar);
+    }
+    ApiVersion::ALL
+        .into_iter()
+        .find(|v| v.published_header() == Some(value))
+        .ok_or(Turned::UnknownVersion)
+}
+
+/// The version of an authorized request that one of `versions` serves.
+fn admit(
+    emulator: &Emulator,
+    headers: &HeaderMap,
+    versions: &[ApiVersion],
+) -> Result<ApiVersion, Turned> {
+    let version = version_of(emulator, headers)?;
+    if !versions.contains(&version) {
+        return Err(Turned::NoSuchRoute);
+    }
     let valid = bearer(headers).is_some_and(|b| emulator.bearer_valid(b));
-    (!valid).then(|| {
-        error(
-            StatusCode::FORBIDDEN,
-            "invalid_request",
-            "access_denied",
-            "Bearer token is missing, invalid or expired",
-        )
-    })
+    if valid {
+        Ok(version)
+    } else {
+        Err(Turned::Unauthorized)
+    }
 }
 
 /// `GET /login` with Basic auth.
@@ -70,16 +123,44 @@ pub(crate) async fn login(State(emulator): State<Emulator>, headers: HeaderMap) 
         .into_response()
 }
 
-/// `POST /connect/token`.
+/// 2024-08-24: `POST /connect/tariff/token`.
+pub(crate) async fn create_tariff_token(
+    State(emulator): State<Emulator>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    create(&emulator, &headers, &body, &[ApiVersion::V2024_08_24])
+}
+
+/// anode: `POST /connect/token`.
 pub(crate) async fn create_token(
     State(emulator): State<Emulator>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(denied) = refuse_bearer(&emulator, &headers) {
-        return denied;
-    }
-    let request: Value = match serde_json::from_slice(&body) {
+    create(&emulator, &headers, &body, &[ApiVersion::Anode])
+}
+
+/// busbar: `POST /connect`.
+pub(crate) async fn create_session(
+    State(emulator): State<Emulator>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    create(&emulator, &headers, &body, &[ApiVersion::Busbar])
+}
+
+fn create(
+    emulator: &Emulator,
+    headers: &HeaderMap,
+    body: &[u8],
+    versions: &[ApiVersion],
+) -> Response {
+    let version = match admit(emulator, headers, versions) {
+        Ok(version) => version,
+        Err(turned) => return turned.into_response(),
+    };
+    let request: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(_) => {
             return error(
@@ -90,10 +171,16 @@ pub(crate) async fn create_token(
             );
         }
     };
-    if let Err((code, message)) = validate(&request) {
+    if let Err((code, message)) = validate(&request, shape_of(version)) {
         return error(StatusCode::BAD_REQUEST, "invalid_request", code, &message);
     }
-    let (token, ttl) = emulator.create_session(request);
+    let (token, ttl) = emulator.create_session(request, version);
+    if version == ApiVersion::Busbar {
+        return match emulator.session_object(&token, version) {
+            Some(object) => Json(object).into_response(),
+            None => not_found_response(),
+        };
+    }
     let expires_in = if emulator.options.expires_in_as_string {
         json!(ttl.as_secs().to_string())
     } else {
@@ -103,15 +190,20 @@ pub(crate) async fn create_token(
         .into_response()
 }
 
-/// `GET /connect/token?connect_token=…`.
-pub(crate) async fn retrieve(
+/// 2024-08-24 and anode: `GET /connect/tariff/token?connect_token=…`.
+pub(crate) async fn retrieve_tariff_token(
     State(emulator): State<Emulator>,
     headers: HeaderMap,
     Query(query): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    if let Some(denied) = refuse_bearer(&emulator, &headers) {
-        return denied;
-    }
+    let version = match admit(
+        &emulator,
+        &headers,
+        &[ApiVersion::V2024_08_24, ApiVersion::Anode],
+    ) {
+        Ok(version) => version,
+        Err(turned) => return turned.into_response(),
+    };
     let Some(token) = query.get("connect_token") else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -120,7 +212,23 @@ pub(crate) async fn retrieve(
             "connect_token is required",
         );
     };
-    match emulator.retrieve(token) {
+    retrieve(&emulator, token, version)
+}
+
+/// busbar: `GET /connect/{connect_token}`.
+pub(crate) async fn retrieve_session(
+    State(emulator): State<Emulator>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    match admit(&emulator, &headers, &[ApiVersion::Busbar]) {
+        Ok(version) => retrieve(&emulator, &token, version),
+        Err(turned) => turned.into_response(),
+    }
+}
+
+fn retrieve(emulator: &Emulator, token: &str, version: ApiVersion) -> Response {
+    match emulator.retrieve(token, version) {
         Ok(object) => Json(object).into_response(),
         Err(None) => error(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -136,44 +244,141 @@ pub(crate) async fn retrieve(
 
 type Invalid = (&'static str, String);
 
-const TOP_LEVEL: &[&str] = &[
-    "connect_url",
-    "callback_url",
-    "customer_id",
-    "customer_reference_id",
-    "location_id",
-    "location_reference_id",
-    "tariff_direction",
-    "tariff_type",
-    "tariff_id",
-    "actions",
-    "route_options",
-    "postal_address_type",
-    "postal_address",
+/// What one version's create call accepts, from its reference page.
+pub(crate) struct Shape {
+    /// Every field the schema has.
+    known: &'static [&'static str],
+    /// The fields it requires (non-empty strings).
+    required: &'static [&'static str],
+    /// Optional string fields.
+    strings: &'static [&'static str],
+    /// Fields that take one of a few values.
+    enums: &'static [(&'static str, &'static [&'static str])],
+    /// Objects of booleans, with their fields.
+    flags: &'static [(&'static str, &'static [&'static str])],
+}
+
+const ADDRESS_FIELDS: &[&str] = &[
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "post_code",
+    "country_code",
 ];
 
-/// The `ConnectTokenCreate` schema, checked the way the vendor documents it.
-fn validate(request: &Value) -> Result<(), Invalid> {
-    let object = request.as_object().ok_or((
-        "parameter_invalid",
-        "The body must be a JSON object".to_owned(),
-    ))?;
-    known_keys(object, TOP_LEVEL, "")?;
-    for required in ["connect_url", "callback_url"] {
-        match object.get(required) {
-            Some(Value::String(s)) if !s.is_empty() => {}
-            Some(_) => return Err(invalid(format!("{required} must be a string"))),
-            None => return Err(("parameter_missing", format!("{required} is required"))),
-        }
-    }
-    for field in [
+/// 2024-08-24 `ConnectInitTariff` (the JSON spec).
+const ZERO: Shape = Shape {
+    known: &[
+        "direction",
+        "type",
+        "callback_uri",
+        "connect_web_uri",
         "customer_id",
         "customer_reference_id",
         "location_id",
         "location_reference_id",
         "tariff_id",
-    ] {
-        if object.get(field).is_some_and(|v| !v.is_string()) {
+        "postal_address",
+    ],
+    required: &["callback_uri"],
+    strings: &[
+        "connect_web_uri",
+        "customer_id",
+        "customer_reference_id",
+        "location_id",
+        "location_reference_id",
+        "tariff_id",
+    ],
+    enums: &[
+        ("direction", &["IMPORT", "EXPORT"]),
+        ("type", &["COMMODITY", "NON_COMMODITY"]),
+    ],
+    flags: &[],
+};
+
+/// anode `ConnectTokenCreate` (the seed page).
+const ANODE: Shape = Shape {
+    known: &[
+        "connect_url",
+        "callback_url",
+        "customer_id",
+        "customer_reference_id",
+        "location_id",
+        "location_reference_id",
+        "tariff_direction",
+        "tariff_type",
+        "tariff_id",
+        "actions",
+        "route_options",
+        "postal_address_type",
+        "postal_address",
+    ],
+    required: &["connect_url", "callback_url"],
+    strings: &[
+        "customer_id",
+        "customer_reference_id",
+        "location_id",
+        "location_reference_id",
+        "tariff_id",
+    ],
+    enums: &[
+        ("tariff_direction", &["IMPORT", "EXPORT", "LOCAL"]),
+        ("tariff_type", &["COMMODITY", "NON_COMMODITY"]),
+        ("postal_address_type", &["RESIDENTIAL", "COMMERCIAL"]),
+    ],
+    flags: &[
+        ("actions", &["disconnect_tariff", "edit_tariff"]),
+        (
+            "route_options",
+            &[
+                "advanced_tariff_capture",
+                "tariff_name_capture",
+                "contract_term_capture",
+            ],
+        ),
+    ],
+};
+
+/// busbar "Create a Connect session".
+const BUSBAR: Shape = Shape {
+    known: &[
+        "location_id",
+        "connect_url",
+        "callback_url",
+        "device_id",
+        "provider_id",
+    ],
+    required: &["location_id", "connect_url", "callback_url"],
+    strings: &["device_id", "provider_id"],
+    enums: &[],
+    flags: &[],
+};
+
+fn shape_of(version: ApiVersion) -> &'static Shape {
+    match version {
+        ApiVersion::V2024_08_24 => &ZERO,
+        ApiVersion::Anode => &ANODE,
+        ApiVersion::Busbar => &BUSBAR,
+    }
+}
+
+/// A create request checked the way the version's reference page documents it.
+fn validate(request: &Value, shape: &Shape) -> Result<(), Invalid> {
+    let object = request.as_object().ok_or((
+        "parameter_invalid",
+        "The body must be a JSON object".to_owned(),
+    ))?;
+    known_keys(object, shape.known, "")?;
+    for required in shape.required {
+        match object.get(*required) {
+            Some(Value::String(s)) if !s.is_empty() => {}
+            Some(_) => return Err(invalid(format!("{required} must be a string"))),
+            None => return Err(("parameter_missing", format!("{required} is required"))),
+        }
+    }
+    for field in shape.strings {
+        if object.get(*field).is_some_and(|v| !v.is_string()) {
             return Err(invalid(format!("{field} must be a string")));
         }
     }
@@ -182,36 +387,17 @@ fn validate(request: &Value) -> Result<(), Invalid> {
             "You can only supply either location_id or location_reference_id".into(),
         ));
     }
-    one_of(object, "tariff_direction", &["IMPORT", "EXPORT", "LOCAL"])?;
-    one_of(object, "tariff_type", &["COMMODITY", "NON_COMMODITY"])?;
-    one_of(
-        object,
-        "postal_address_type",
-        &["RESIDENTIAL", "COMMERCIAL"],
-    )?;
-    booleans(object, "actions", &["disconnect_tariff", "edit_tariff"])?;
-    booleans(
-        object,
-        "route_options",
-        &[
-            "advanced_tariff_capture",
-            "tariff_name_capture",
-            "contract_term_capture",
-        ],
-    )?;
+    for (field, allowed) in shape.enums {
+        one_of(object, field, allowed)?;
+    }
+    for (field, allowed) in shape.flags {
+        booleans(object, field, allowed)?;
+    }
     if let Some(address) = object.get("postal_address") {
         let address = address
             .as_object()
             .ok_or_else(|| invalid("postal_address must be an object".into()))?;
-        let fields = [
-            "address_line1",
-            "address_line2",
-            "city",
-            "state",
-            "post_code",
-            "country_code",
-        ];
-        known_keys(address, &fields, "postal_address.")?;
+        known_keys(address, ADDRESS_FIELDS, "postal_address.")?;
         if address.values().any(|v| !v.is_string()) {
             return Err(invalid("postal_address fields must be strings".into()));
         }
@@ -266,6 +452,10 @@ fn booleans(object: &Map<String, Value>, field: &str, allowed: &[&str]) -> Resul
 /// Any route the emulator does not serve: Flatpeak's standard error body, as JSON (never an
 /// empty 404).
 pub(crate) async fn not_found() -> Response {
+    not_found_response()
+}
+
+fn not_found_response() -> Response {
     error(
         StatusCode::NOT_FOUND,
         "invalid_request",
@@ -292,7 +482,7 @@ mod tests {
 
     #[test]
     fn schema_rules_are_enforced() {
-        assert!(validate(&base()).is_ok());
+        assert!(validate(&base(), &ANODE).is_ok());
         let cases = [
             (json!({"connect_url": "https://c/"}), "parameter_missing"),
             (with(json!({"tariff_type": "GAS"})), "parameter_invalid"),
@@ -311,7 +501,28 @@ mod tests {
             (with(json!({"surprise": 1})), "parameter_invalid"),
         ];
         for (request, code) in cases {
-            assert_eq!(validate(&request).unwrap_err().0, code, "{request}");
+            assert_eq!(validate(&request, &ANODE).unwrap_err().0, code, "{request}");
         }
+    }
+
+    #[test]
+    fn each_version_has_its_own_create_shape() {
+        let zero =
+            json!({"callback_uri": "https://app/cb", "direction": "EXPORT", "type": "COMMODITY"});
+        assert!(validate(&zero, &ZERO).is_ok());
+        assert_eq!(validate(&zero, &ANODE).unwrap_err().0, "parameter_invalid");
+        assert_eq!(
+            validate(&json!({"callback_uri": "x", "direction": "LOCAL"}), &ZERO)
+                .unwrap_err()
+                .0,
+            "parameter_invalid"
+        );
+        assert_eq!(validate(&base(), &ZERO).unwrap_err().0, "parameter_invalid");
+        let busbar = json!({"location_id": "loc_1", "connect_url": "https://c/", "callback_url": "myapp://done"});
+        assert!(validate(&busbar, &BUSBAR).is_ok());
+        assert_eq!(
+            validate(&base(), &BUSBAR).unwrap_err(),
+            ("parameter_missing", "location_id is required".to_owned())
+        );
     }
 }

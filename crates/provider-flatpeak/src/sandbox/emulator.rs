@@ -10,6 +10,7 @@ use utilconnect::{Clock, ManualClock};
 use utilconnect_sandbox::{EmulatorState, RequestLog, SignedRequest, WebhookFault};
 
 use super::webhooks::{Delivery, DeliveryFault, Outgoing, RETRY_SCHEDULE};
+use crate::ApiVersion;
 
 /// Energy providers offered on the provider selection page: (id, name).
 pub(crate) const ENERGY_PROVIDERS: &[(&str, &str)] = &[
@@ -36,7 +37,8 @@ pub struct SandboxOptions {
     pub token_ttl: Duration,
     /// After Save, the retrieve call answers 422 "processing" for this long.
     pub processing_delay: Duration,
-    /// After processing, `tariff_available` stays false for this long.
+    /// After processing, the tariff stays unprocessed (`is_tariff_processed`,
+    /// `data_available` false) for this long.
     pub tariff_delay: Duration,
     /// Send `expires_in` as a string, as some of Flatpeak's examples do.
     pub expires_in_as_string: bool,
@@ -45,6 +47,16 @@ pub struct SandboxOptions {
     pub webhook_url: Option<url::Url>,
     /// How long a saved tariff lasts before `tariff.expired` is sent (on the sandbox clock).
     pub tariff_ttl: Duration,
+    /// The version the provider table configures (and whose routes
+    /// [`Sandbox::route`](utilconnect_sandbox::Sandbox::route) names).
+    pub api_version: ApiVersion,
+    /// The version a request without `Flatpeak-Version` gets: the account's dashboard default.
+    pub default_version: ApiVersion,
+    /// The `Flatpeak-Version` value that selects busbar. Flatpeak has not published busbar's,
+    /// so this placeholder is what the emulator and the provider table agree on.
+    pub busbar_version: String,
+    /// The existing location busbar flows are started for (busbar requires one).
+    pub location_id: String,
 }
 
 impl Default for SandboxOptions {
@@ -59,6 +71,10 @@ impl Default for SandboxOptions {
             expires_in_as_string: false,
             webhook_url: None,
             tariff_ttl: Duration::from_secs(30 * 86_400),
+            api_version: ApiVersion::Anode,
+            default_version: ApiVersion::Anode,
+            busbar_version: "busbar-unpublished".into(),
+            location_id: "loc_sandbox0000000000000000".into(),
         }
     }
 }
@@ -94,6 +110,12 @@ pub(crate) enum Step {
 pub(crate) struct Session {
     /// The token request, as sent (validated).
     pub request: Value,
+    /// Where the user goes when the session ends (`callback_url`; 2024: `callback_uri`).
+    pub callback_url: String,
+    /// Where the provider login returns to (`connect_url`; 2024: the optional
+    /// `connect_web_uri`, else the emulator's own pages).
+    pub connect_url: Option<String>,
+    pub created_at: SystemTime,
     pub expires_at: SystemTime,
     pub has_address: bool,
     pub energy_provider: Option<String>,
@@ -197,35 +219,42 @@ impl Emulator {
             .is_some_and(|expiry| self.clock.now() < *expiry)
     }
 
-    pub(crate) fn create_session(&self, request: Value) -> (String, Duration) {
+    /// Opens a session for a validated create `request` in `version`'s shape.
+    pub(crate) fn create_session(&self, request: Value, version: ApiVersion) -> (String, Duration) {
         let token = self.issuer.secret("cot_", "connect_token");
+        let (callback_key, connect_key) = match version {
+            ApiVersion::V2024_08_24 => ("callback_uri", "connect_web_uri"),
+            ApiVersion::Anode | ApiVersion::Busbar => ("callback_url", "connect_url"),
+        };
+        let text = |key: &str| request.get(key).and_then(Value::as_str).map(str::to_owned);
+        let callback_url = text(callback_key).unwrap_or_default();
+        let connect_url = text(connect_key);
         // Flatpeak keeps the callback's query; name our state inside it for snapshots.
-        if let Some(state) = request
-            .get("callback_url")
-            .and_then(Value::as_str)
-            .and_then(|u| url::Url::parse(u).ok())
-            .and_then(|u| {
-                u.query_pairs()
-                    .find(|(k, _)| k == "state")
-                    .map(|(_, v)| v.into_owned())
-            })
-        {
+        if let Some(state) = url::Url::parse(&callback_url).ok().and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "state")
+                .map(|(_, v)| v.into_owned())
+        }) {
             self.issuer.name(&state, "state");
         }
-        let customer_id = match request.get("customer_id").and_then(Value::as_str) {
-            Some(id) => id.to_owned(),
+        let customer_id = match text("customer_id") {
+            Some(id) => id,
             None => self.issuer.id("cus_", "customer_id"),
         };
-        let location_id = match request.get("location_id").and_then(Value::as_str) {
-            Some(id) => id.to_owned(),
+        let location_id = match text("location_id") {
+            Some(id) => id,
             None => self.issuer.id("loc_", "location_id"),
         };
         let has_address = request.get("postal_address").is_some();
+        let now = self.clock.now();
         self.lock().sessions.insert(
             token.clone(),
             Session {
                 request,
-                expires_at: self.clock.now() + self.options.token_ttl,
+                callback_url,
+                connect_url,
+                created_at: now,
+                expires_at: now + self.options.token_ttl,
                 has_address,
                 energy_provider: None,
                 logged_in: false,
@@ -423,9 +452,13 @@ impl Emulator {
         acknowledged
     }
 
-    /// The retrieve call: the session object, or `Err(None)` while processing (422), or the
-    /// refusal (404).
-    pub(crate) fn retrieve(&self, token: &str) -> Result<Value, Option<Refusal>> {
+    /// The retrieve call in `version`'s shape: the session object (which claims a finished
+    /// session), or `Err(None)` while processing (422), or the refusal (404).
+    pub(crate) fn retrieve(
+        &self,
+        token: &str,
+        version: ApiVersion,
+    ) -> Result<Value, Option<Refusal>> {
         let now = self.clock.now();
         let mut records = self.lock();
         let session = records
@@ -438,43 +471,86 @@ impl Emulator {
         if now >= session.expires_at {
             return Err(Some(Refusal::Expired));
         }
+        if let Some((Finish::Save, saved_at)) = session.finished {
+            if now < saved_at + self.options.processing_delay {
+                return Err(None);
+            }
+        }
+        let object = self.object_of(token, session, version, now);
+        if session.finished.is_some() {
+            session.claimed = true;
+        }
+        Ok(object)
+    }
+
+    /// The session of `token` as `version` shows it, without claiming it (busbar's create
+    /// call answers with it).
+    pub(crate) fn session_object(&self, token: &str, version: ApiVersion) -> Option<Value> {
+        let now = self.clock.now();
+        let records = self.lock();
+        let session = records.sessions.get(token)?;
+        Some(self.object_of(token, session, version, now))
+    }
+
+    /// The retrieve answer: the 2024 and anode `ConnectToken` (every required field present,
+    /// `location_id` empty while no location is connected), or busbar's `connect_session`.
+    fn object_of(
+        &self,
+        token: &str,
+        session: &Session,
+        version: ApiVersion,
+        now: SystemTime,
+    ) -> Value {
+        let (action, connected) = match session.finished {
+            None => (None, false),
+            Some((how, _)) => (Some(how.action()), how != Finish::Close),
+        };
+        let ready = match session.finished {
+            Some((Finish::Save, saved_at)) => {
+                now >= saved_at + self.options.processing_delay + self.options.tariff_delay
+            }
+            _ => false,
+        };
+        let times = (
+            utilconnect_sandbox::rfc3339(session.created_at),
+            utilconnect_sandbox::rfc3339(session.expires_at),
+        );
+        if version == ApiVersion::Busbar {
+            let mut object = json!({
+                "id": token,
+                "object": "connect_session",
+                "location_id": session.location_id,
+                "live_mode": false,
+                "data_available": ready,
+                "time_created": times.0,
+                "time_expiry": times.1,
+                "callback_url": session.callback_url,
+            });
+            for field in ["device_id", "provider_id", "connect_url"] {
+                if let Some(value) = session.text(field) {
+                    object[field] = json!(value);
+                }
+            }
+            return object;
+        }
         let mut object = json!({
             "id": token,
             "object": "connect_token",
             "live_mode": false,
             "customer_id": session.customer_id,
-            "time_created": "2026-01-01T00:00:00Z",
-            "time_expiry": "2026-01-02T00:00:00Z",
+            "location_id": if connected { session.location_id.as_str() } else { "" },
+            "location_reference_id": session.text("location_reference_id").unwrap_or_default(),
+            "is_tariff_processed": ready,
+            "time_created": times.0,
+            "time_expiry": times.1,
         });
-        for reference in ["customer_reference_id", "location_reference_id"] {
-            if let Some(value) = session.text(reference) {
-                object[reference] = json!(value);
-            }
+        if let Some(reference) = session.text("customer_reference_id") {
+            object["customer_reference_id"] = json!(reference);
         }
-        match session.finished {
-            None => {
-                object["tariff_available"] = json!(false);
-            }
-            Some((Finish::Save, saved_at)) => {
-                let processed_at = saved_at + self.options.processing_delay;
-                if now < processed_at {
-                    return Err(None);
-                }
-                object["complete_action"] = json!("SAVE");
-                object["location_id"] = json!(session.location_id);
-                object["tariff_available"] = json!(now >= processed_at + self.options.tariff_delay);
-                session.claimed = true;
-            }
-            Some((how, _)) => {
-                object["complete_action"] = json!(how.action());
-                if how == Finish::Disconnect {
-                    object["location_id"] = json!(session.location_id);
-                }
-                object["tariff_available"] = json!(false);
-                session.claimed = true;
-            }
+        if let Some(action) = action {
+            object["complete_action"] = json!(action);
         }
-        Ok(object)
+        object
     }
 
     /// Every secret issued so far (bearers, connect tokens).
@@ -508,12 +584,15 @@ mod tests {
     #[test]
     fn steps_follow_the_session() {
         let emulator = emulator(SandboxOptions::default());
-        let (token, _) = emulator.create_session(request());
+        let (token, _) = emulator.create_session(request(), ApiVersion::Anode);
         assert_eq!(emulator.open_session(&token).unwrap().step(), Step::Address);
-        let (with_address, _) = emulator.create_session(json!({
-            "connect_url": "http://x/", "callback_url": "http://app/cb",
-            "postal_address": {"country_code": "GB"},
-        }));
+        let (with_address, _) = emulator.create_session(
+            json!({
+                "connect_url": "http://x/", "callback_url": "http://app/cb",
+                "postal_address": {"country_code": "GB"},
+            }),
+            ApiVersion::Anode,
+        );
         assert_eq!(
             emulator.open_session(&with_address).unwrap().step(),
             Step::Provider
@@ -535,14 +614,18 @@ mod tests {
             tariff_delay: Duration::from_secs(20),
             ..SandboxOptions::default()
         });
-        let (token, _) = emulator.create_session(request());
+        let (token, _) = emulator.create_session(request(), ApiVersion::Anode);
         emulator.finish(&token, Finish::Save).unwrap();
-        assert_eq!(emulator.retrieve(&token), Err(None));
+        assert_eq!(emulator.retrieve(&token, ApiVersion::Anode), Err(None));
         emulator.clock.advance(Duration::from_secs(10));
-        let object = emulator.retrieve(&token).unwrap();
+        let object = emulator.retrieve(&token, ApiVersion::Anode).unwrap();
         assert_eq!(object["complete_action"], "SAVE");
-        assert_eq!(object["tariff_available"], false);
-        assert_eq!(emulator.retrieve(&token), Err(Some(Refusal::Claimed)));
+        assert_eq!(object["is_tariff_processed"], false);
+        assert!(object["location_id"].as_str().unwrap().starts_with("loc_"));
+        assert_eq!(
+            emulator.retrieve(&token, ApiVersion::Anode),
+            Err(Some(Refusal::Claimed))
+        );
         assert_eq!(
             emulator.open_session(&token).unwrap_err(),
             Refusal::Finished
@@ -552,13 +635,48 @@ mod tests {
     #[test]
     fn tokens_expire() {
         let emulator = emulator(SandboxOptions::default());
-        let (token, _) = emulator.create_session(request());
+        let (token, _) = emulator.create_session(request(), ApiVersion::Anode);
         emulator.clock.advance(Duration::from_secs(86_400));
         assert_eq!(emulator.open_session(&token).unwrap_err(), Refusal::Expired);
-        assert_eq!(emulator.retrieve(&token), Err(Some(Refusal::Expired)));
         assert_eq!(
-            emulator.retrieve("cot_unknown"),
+            emulator.retrieve(&token, ApiVersion::Anode),
+            Err(Some(Refusal::Expired))
+        );
+        assert_eq!(
+            emulator.retrieve("cot_unknown", ApiVersion::Anode),
             Err(Some(Refusal::Unknown))
         );
+    }
+
+    #[test]
+    fn each_version_answers_in_its_own_shape_with_times_from_the_clock() {
+        let emulator = emulator(SandboxOptions::default());
+        emulator.clock.advance(Duration::from_secs(86_400));
+        let created = utilconnect_sandbox::rfc3339(emulator.clock.now());
+        let (token, _) = emulator.create_session(
+            json!({"callback_uri": "http://app/cb", "direction": "IMPORT"}),
+            ApiVersion::V2024_08_24,
+        );
+        let open = emulator.retrieve(&token, ApiVersion::V2024_08_24).unwrap();
+        assert_eq!(open["location_id"], "", "nothing connected yet");
+        assert_eq!(open["location_reference_id"], "");
+        assert_eq!(open["time_created"], created.as_str());
+        assert!(open.get("complete_action").is_none());
+        assert_eq!(
+            emulator.open_session(&token).unwrap().callback_url,
+            "http://app/cb"
+        );
+
+        let (token, _) = emulator.create_session(
+            json!({"location_id": "loc_9", "connect_url": "http://x/", "callback_url": "myapp://done", "device_id": "dev_1"}),
+            ApiVersion::Busbar,
+        );
+        emulator.finish(&token, Finish::Save).unwrap();
+        let object = emulator.retrieve(&token, ApiVersion::Busbar).unwrap();
+        assert_eq!(object["object"], "connect_session");
+        assert_eq!(object["location_id"], "loc_9");
+        assert_eq!(object["device_id"], "dev_1");
+        assert_eq!(object["data_available"], true);
+        assert!(object.get("complete_action").is_none());
     }
 }

@@ -32,13 +32,16 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::routing::{get, post};
 use utilconnect::{ManualClock, Operation, Result, Url};
+use utilconnect_sandbox::futures_boxed::BoxFuture;
 use utilconnect_sandbox::{
-    EmulatorState, Hosted, RequestLog, Route, SandboxDescriptor, SignedRequest, UserAction,
-    VendorEmulator, WebhookFault, no_way_on, start_boxed, visit_pages,
+    EmulatorState, Hosted, RequestLog, Route, Sandbox, SandboxDescriptor, SandboxVariant,
+    SignedRequest, UserAction, VendorEmulator, WebhookFault, no_way_on, start_boxed, visit_pages,
 };
 
 pub use emulator::{Emulator, Records, SandboxOptions};
 use emulator::{PROVIDER_PASSWORD, PROVIDER_USERNAME};
+
+use crate::ApiVersion;
 pub use webhooks::{Delivery, DeliveryFault, RETRY_SCHEDULE};
 
 /// Signs `body` at `at` as the emulator signs its events (its published key), for tests that
@@ -68,7 +71,16 @@ impl VendorEmulator for Emulator {
         Router::new()
             .route("/login", get(api::login))
             .route("/jwks.json", get(|| async { axum::Json(webhooks::jwks()) }))
-            .route("/connect/token", post(api::create_token).get(api::retrieve))
+            .route(
+                "/connect/tariff/token",
+                post(api::create_tariff_token).get(api::retrieve_tariff_token),
+            )
+            .route(
+                "/connect/token",
+                post(api::create_token).get(api::not_found),
+            )
+            .route("/connect", post(api::create_session))
+            .route("/connect/{connect_token}", get(api::retrieve_session))
             .route("/connect-web", get(pages::open))
             .route("/connect-web/", get(pages::open))
             .route("/connect-web/address", post(pages::address))
@@ -83,12 +95,28 @@ impl VendorEmulator for Emulator {
     }
 
     fn provider_table(&self, base_url: &Url) -> serde_json::Value {
-        serde_json::json!({
+        let mut table = serde_json::json!({
             "account_id": self.options.account_id,
             "api_key": self.options.api_key,
             "api_base_url": base_url.as_str(),
             "connect_web_url": base_url.join("/connect-web/").map_or_else(|_| base_url.to_string(), String::from),
-        })
+            "api_version": self.options.api_version.name(),
+        });
+        if self.options.api_version == ApiVersion::Busbar {
+            table["busbar_version"] = self.options.busbar_version.clone().into();
+        }
+        table
+    }
+
+    fn flow_options(&self) -> utilconnect::Options {
+        let mut options = utilconnect::Options::new();
+        if self.options.api_version == ApiVersion::Busbar {
+            options.insert(
+                "location_id".into(),
+                self.options.location_id.clone().into(),
+            );
+        }
+        options
     }
 
     fn known_secrets(&self) -> Vec<String> {
@@ -98,10 +126,11 @@ impl VendorEmulator for Emulator {
     }
 
     fn route(&self, operation: Operation) -> Option<Route> {
+        let version = self.options.api_version;
         match operation {
             Operation::Authenticate => Some(Route::new("GET", "/login")),
-            Operation::CreateToken => Some(Route::new("POST", "/connect/token")),
-            Operation::Complete => Some(Route::new("GET", "/connect/token")),
+            Operation::CreateToken => Some(Route::new("POST", version.create_path())),
+            Operation::Complete => Some(Route::new("GET", version.default_retrieve_path())),
             _ => None,
         }
     }
@@ -162,7 +191,40 @@ impl VendorEmulator for Emulator {
     }
 }
 
-utilconnect_sandbox::register_sandbox!(SandboxDescriptor::new(
-    crate::NAME,
-    start_boxed::<FlatpeakSandbox>
-));
+/// Starts an emulator whose provider table speaks `version` (for the suite's variants).
+fn start_speaking(
+    version: ApiVersion,
+    addr: Option<std::net::SocketAddr>,
+) -> BoxFuture<Result<Box<dyn Sandbox>>> {
+    Box::pin(async move {
+        let options = SandboxOptions {
+            api_version: version,
+            ..SandboxOptions::default()
+        };
+        let sandbox = FlatpeakSandbox::start_with(options, addr).await?;
+        Ok(Box::new(sandbox) as Box<dyn Sandbox>)
+    })
+}
+
+fn start_2024(addr: Option<std::net::SocketAddr>) -> BoxFuture<Result<Box<dyn Sandbox>>> {
+    start_speaking(ApiVersion::V2024_08_24, addr)
+}
+
+fn start_busbar(addr: Option<std::net::SocketAddr>) -> BoxFuture<Result<Box<dyn Sandbox>>> {
+    start_speaking(ApiVersion::Busbar, addr)
+}
+
+/// The suite runs the default (anode) and each other version. busbar's retrieve answer has
+/// no final action, so a closed or disconnected session cannot be told from one whose data
+/// is not ready yet: those cases do not apply to it.
+const VARIANTS: &[SandboxVariant] = &[
+    SandboxVariant::new("2024-08-24", start_2024),
+    SandboxVariant::new("busbar", start_busbar).without(&[
+        utilconnect::Capability::UserCancel,
+        utilconnect::Capability::Disconnect,
+    ]),
+];
+
+utilconnect_sandbox::register_sandbox!(
+    SandboxDescriptor::new(crate::NAME, start_boxed::<FlatpeakSandbox>).with_variants(VARIANTS)
+);

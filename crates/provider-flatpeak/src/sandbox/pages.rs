@@ -149,13 +149,26 @@ pub(crate) async fn summary(
 
 fn finish(emulator: &Emulator, token: &str, how: Finish) -> Response {
     match emulator.finish(token, how) {
-        Ok(session) => redirect_with_token(session.text("callback_url"), token),
+        Ok(session) => redirect_with_token(Some(&session.callback_url), token),
         Err(refusal) => refused(&refusal),
     }
 }
 
+/// Back to the Connect web app after the provider login: the session's `connect_url`, or
+/// (2024 tokens created without `connect_web_uri`) the emulator's own pages.
 fn back_to_connect(token: &str, session: &Session) -> Response {
-    redirect_with_token(session.text("connect_url"), token)
+    match &session.connect_url {
+        Some(connect_url) => redirect_with_token(Some(connect_url), token),
+        None => {
+            let target = format!(
+                "/connect-web/?{}",
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair(TOKEN, token)
+                    .finish()
+            );
+            Redirect::to(&target).into_response()
+        }
+    }
 }
 
 fn redirect_with_token(target: Option<&str>, token: &str) -> Response {

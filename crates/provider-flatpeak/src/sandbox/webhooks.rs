@@ -110,7 +110,10 @@ pub(crate) fn sign(body: &[u8], now: SystemTime, fault: Option<WebhookFault>) ->
     put(SCHEME, scheme.to_owned());
     put(TIMESTAMP, timestamp);
     put(KEY_ID, kid.to_owned());
-    put("flatpeak-version", crate::DEFAULT_API_VERSION.to_owned());
+    put(
+        "flatpeak-version",
+        crate::DEFAULT_API_VERSION.name().to_owned(),
+    );
     put("content-type", "application/json".to_owned());
     SignedRequest {
         headers,
