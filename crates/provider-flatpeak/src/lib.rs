@@ -69,8 +69,9 @@
 //! # Sandbox
 //!
 //! With feature `sandbox`, [`sandbox::FlatpeakSandbox`] is an in-process Flatpeak emulator:
-//! `/login`, `POST /connect/token` with schema validation, the retrieve call, and the hosted
-//! Connect pages as plain HTML forms. Serve one on a fixed port for a person to click through:
+//! `/login`, each API version's create and retrieve calls with schema validation, the Connect
+//! JSON API that Flatpeak's own web app talks to, and the hosted Connect pages as plain HTML
+//! forms over the same conversation. Serve one on a fixed port for a person to click through:
 //!
 //! ```text
 //! cargo run -p utilconnect-examples --bin utilconnect -- sandbox flatpeak

@@ -10,6 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
+use super::conversation;
 use super::emulator::{Emulator, Refusal};
 use crate::ApiVersion;
 
@@ -447,6 +448,62 @@ fn booleans(object: &Map<String, Value>, field: &str, allowed: &[&str]) -> Resul
     } else {
         Err(invalid(format!("{field} values must be booleans")))
     }
+}
+
+/// The Connect JSON API (`https://connect.flatpeak.com`, one endpoint): one submit of the
+/// conversation, answered as JSON. Browsers call it from the web app's origin, so answers
+/// allow any origin (the token in the body is the only credential).
+pub(crate) async fn connect_api(
+    State(emulator): State<Emulator>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let answer = match serde_json::from_slice::<conversation::Submit>(&body) {
+        Ok(submit) => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
+                .unwrap_or("127.0.0.1");
+            let links = conversation::Links {
+                origin: format!("http://{host}"),
+            };
+            conversation::submit(&emulator, &submit, &links)
+        }
+        Err(_) => conversation::Answer::Refused(
+            StatusCode::BAD_REQUEST,
+            json!({
+                "object": "error",
+                "type": "invalid_request",
+                "code": "invalid_json",
+                "message": "The body must be a submit: {route, type, connect_token, action?, data?}",
+                "live_mode": false,
+            }),
+        ),
+    };
+    let (status, body) = match answer {
+        conversation::Answer::Render(page) => (StatusCode::OK, page),
+        conversation::Answer::Refused(status, body) => (status, body),
+    };
+    (
+        status,
+        [(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
+        Json(body),
+    )
+        .into_response()
+}
+
+/// The browser's CORS preflight for [`connect_api`].
+pub(crate) async fn connect_api_preflight() -> Response {
+    (
+        StatusCode::NO_CONTENT,
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::ACCESS_CONTROL_ALLOW_METHODS, "POST"),
+            (header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type"),
+        ],
+    )
+        .into_response()
 }
 
 /// Any route the emulator does not serve: Flatpeak's standard error body, as JSON (never an

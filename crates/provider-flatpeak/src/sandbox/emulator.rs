@@ -118,6 +118,8 @@ pub(crate) struct Session {
     pub created_at: SystemTime,
     pub expires_at: SystemTime,
     pub has_address: bool,
+    /// The address the token carried or the user entered.
+    pub postal_address: Option<Value>,
     pub energy_provider: Option<String>,
     pub logged_in: bool,
     pub finished: Option<(Finish, SystemTime)>,
@@ -245,7 +247,8 @@ impl Emulator {
             Some(id) => id,
             None => self.issuer.id("loc_", "location_id"),
         };
-        let has_address = request.get("postal_address").is_some();
+        let postal_address = request.get("postal_address").cloned();
+        let has_address = postal_address.is_some();
         let now = self.clock.now();
         self.lock().sessions.insert(
             token.clone(),
@@ -256,6 +259,7 @@ impl Emulator {
                 created_at: now,
                 expires_at: now + self.options.token_ttl,
                 has_address,
+                postal_address,
                 energy_provider: None,
                 logged_in: false,
                 finished: None,

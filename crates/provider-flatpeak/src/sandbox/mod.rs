@@ -1,9 +1,19 @@
 //! An in-process Flatpeak emulator (feature `sandbox`).
 //!
-//! It serves, on `127.0.0.1`, `/login` (Basic auth, expiring bearers), `POST /connect/token`
-//! (the schema's validation and error body; `cot_` tokens valid 86400 s, one session each),
-//! the retrieve call (422 while "processing" after Save, then the session once), and the hosted
-//! Connect web app as plain HTML forms, on an injectable clock.
+//! It serves, on `127.0.0.1` and an injectable clock:
+//! - `/login` (Basic auth, expiring bearers);
+//! - each API version's create and retrieve calls, answering in the shapes of the version the
+//!   request's `Flatpeak-Version` selects (no header: [`SandboxOptions::default_version`]):
+//!   2024-08-24 `POST`/`GET /connect/tariff/token`, anode `POST /connect/token` and
+//!   `GET /connect/tariff/token`, busbar `POST /connect` and `GET /connect/{connect_token}`;
+//!   each validates its body as its reference page documents; `cot_` tokens live 86400 s, one
+//!   session each; the retrieve is 422 while "processing" after Save, then the session once;
+//! - the Connect JSON API at `/connect-api` (what Flatpeak's own Connect web app talks to;
+//!   point its `CONNECT_API_URL` there), a conversation from `session_start` to
+//!   `complete_tariff`;
+//! - the hosted Connect web app as plain HTML forms over that same conversation, and the
+//!   energy provider's login page;
+//! - signed webhooks and `/jwks.json`; any other route answers Flatpeak's JSON 404.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -24,6 +34,7 @@
 //! ```
 
 mod api;
+mod conversation;
 mod emulator;
 mod pages;
 mod webhooks;
@@ -81,6 +92,10 @@ impl VendorEmulator for Emulator {
             )
             .route("/connect", post(api::create_session))
             .route("/connect/{connect_token}", get(api::retrieve_session))
+            .route(
+                "/connect-api",
+                post(api::connect_api).options(api::connect_api_preflight),
+            )
             .route("/connect-web", get(pages::open))
             .route("/connect-web/", get(pages::open))
             .route("/connect-web/address", post(pages::address))

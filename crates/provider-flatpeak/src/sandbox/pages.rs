@@ -1,5 +1,6 @@
 //! The emulated hosted Connect web app and the energy provider's login page: plain HTML
-//! forms, no JavaScript.
+//! forms, no JavaScript, driving the same conversation as Flatpeak's own web app (see
+//! [`super::conversation`]): each form post is one submit, each answer one page.
 //!
 //! Flow: address (skipped when the token carried one) → provider selection → the provider's
 //! own login page → back through the token's `connect_url` (the "provider login redirect") →
@@ -9,15 +10,20 @@
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use url::Url;
+use serde_json::{Value, json};
 use utilconnect_sandbox::{Fields, escape_html, field, html_page, problem_html};
 
+use super::conversation::{self, Answer, Links, Submit, TOKEN};
 use super::emulator::{
-    ENERGY_PROVIDERS, Emulator, Finish, PROVIDER_PASSWORD, PROVIDER_USERNAME, Refusal, Session,
-    Step,
+    ENERGY_PROVIDERS, Emulator, PROVIDER_PASSWORD, PROVIDER_USERNAME, Refusal, Session, Step,
 };
 
-const TOKEN: &str = "fp_cot";
+/// The pages link within the emulator's own origin.
+fn links() -> Links {
+    Links {
+        origin: String::new(),
+    }
+}
 
 /// `GET /connect-web/?fp_cot=…`: the page for the session's current step.
 pub(crate) async fn open(
@@ -25,10 +31,7 @@ pub(crate) async fn open(
     Query(query): Query<Fields>,
 ) -> Response {
     let token = field(&query, TOKEN);
-    match emulator.open_session(token) {
-        Ok(session) => render(token, &session, None),
-        Err(refusal) => refused(&refusal),
-    }
+    show(&emulator, token, Submit::new("session_start", token))
 }
 
 /// `POST /connect-web/address`.
@@ -37,22 +40,18 @@ pub(crate) async fn address(
     Form(form): Form<Fields>,
 ) -> Response {
     let token = field(&form, TOKEN);
-    if field(&form, "action") == "close" {
-        return finish(&emulator, token, Finish::Close);
-    }
-    let complete = ["address_line1", "post_code", "country_code"]
-        .iter()
-        .all(|f| !field(&form, f).trim().is_empty());
-    if !complete {
-        return match emulator.open_session(token) {
-            Ok(session) => render(token, &session, Some("Please enter your full address.")),
-            Err(refusal) => refused(&refusal),
-        };
-    }
-    match emulator.update(token, |s| s.has_address = true) {
-        Ok(session) => render(token, &session, None),
-        Err(refusal) => refused(&refusal),
-    }
+    let submit = Submit::new("postal_address_capture", token);
+    let submit = if field(&form, "action") == "close" {
+        submit.action("CLOSE")
+    } else {
+        let address: serde_json::Map<String, Value> =
+            ["address_line1", "post_code", "country_code"]
+                .into_iter()
+                .map(|f| (f.to_owned(), json!(field(&form, f).trim())))
+                .collect();
+        submit.data(json!({"postal_address": address}))
+    };
+    show(&emulator, token, submit)
 }
 
 /// `POST /connect-web/provider`: the chosen provider's login page is on its own site.
@@ -61,27 +60,52 @@ pub(crate) async fn provider(
     Form(form): Form<Fields>,
 ) -> Response {
     let token = field(&form, TOKEN);
-    if field(&form, "action") == "close" {
-        return finish(&emulator, token, Finish::Close);
-    }
-    let chosen = field(&form, "provider");
-    if !ENERGY_PROVIDERS.iter().any(|(id, _)| *id == chosen) {
-        return match emulator.open_session(token) {
-            Ok(session) => render(token, &session, Some("Please choose your energy provider.")),
-            Err(refusal) => refused(&refusal),
-        };
-    }
-    match emulator.update(token, |s| s.energy_provider = Some(chosen.to_owned())) {
-        Ok(_) => {
-            let target = format!(
-                "/provider-login/?{}",
-                url::form_urlencoded::Serializer::new(String::new())
-                    .append_pair(TOKEN, token)
-                    .finish()
-            );
-            Redirect::to(&target).into_response()
+    let submit = Submit::new("provider_select", token);
+    let submit = if field(&form, "action") == "close" {
+        submit.action("CLOSE")
+    } else {
+        submit.data(json!({"provider": {"id": field(&form, "provider")}}))
+    };
+    show(&emulator, token, submit)
+}
+
+/// `POST /connect-web/summary`: Save, Close or Disconnect.
+pub(crate) async fn summary(
+    State(emulator): State<Emulator>,
+    Form(form): Form<Fields>,
+) -> Response {
+    let token = field(&form, TOKEN);
+    let action = match field(&form, "action") {
+        "save" => "SAVE",
+        "disconnect" => "DISCONNECT",
+        _ => "CLOSE",
+    };
+    show(
+        &emulator,
+        token,
+        Submit::new("tariff_summary", token).action(action),
+    )
+}
+
+/// Submits `submit` and shows the answer: a page, a redirect, or (for a submit the
+/// conversation refuses) the current page again with the reason.
+fn show(emulator: &Emulator, token: &str, submit: Submit) -> Response {
+    match conversation::submit(emulator, &submit, &links()) {
+        Answer::Render(page) => render(emulator, token, &page, None),
+        Answer::Refused(_, body) => {
+            let message = body["message"].as_str().unwrap_or("Something went wrong.");
+            match emulator.open_session(token) {
+                Ok(_) => match conversation::submit(
+                    emulator,
+                    &Submit::new("session_start", token),
+                    &links(),
+                ) {
+                    Answer::Render(page) => render(emulator, token, &page, Some(message)),
+                    Answer::Refused(..) => error_page(StatusCode::BAD_REQUEST, message),
+                },
+                Err(refusal) => refused(&refusal),
+            }
         }
-        Err(refusal) => refused(&refusal),
     }
 }
 
@@ -93,7 +117,7 @@ pub(crate) async fn provider_login_page(
     let token = field(&query, TOKEN);
     match emulator.open_session(token) {
         Ok(session) if session.step() == Step::ProviderLogin => login_page(token, &session, None),
-        Ok(session) => render(token, &session, None),
+        Ok(_) => show(&emulator, token, Submit::new("session_start", token)),
         Err(refusal) => refused(&refusal),
     }
 }
@@ -126,39 +150,13 @@ pub(crate) async fn provider_login(
     }
 }
 
-/// `POST /connect-web/summary`: Save, Close or Disconnect.
-pub(crate) async fn summary(
-    State(emulator): State<Emulator>,
-    Form(form): Form<Fields>,
-) -> Response {
-    let token = field(&form, TOKEN);
-    let how = match field(&form, "action") {
-        "save" => Finish::Save,
-        "disconnect" => Finish::Disconnect,
-        _ => Finish::Close,
-    };
-    if how != Finish::Close {
-        match emulator.open_session(token) {
-            Ok(session) if session.step() == Step::Summary => {}
-            Ok(session) => return render(token, &session, Some("Please finish the steps first.")),
-            Err(refusal) => return refused(&refusal),
-        }
-    }
-    finish(&emulator, token, how)
-}
-
-fn finish(emulator: &Emulator, token: &str, how: Finish) -> Response {
-    match emulator.finish(token, how) {
-        Ok(session) => redirect_with_token(Some(&session.callback_url), token),
-        Err(refusal) => refused(&refusal),
-    }
-}
-
 /// Back to the Connect web app after the provider login: the session's `connect_url`, or
 /// (2024 tokens created without `connect_web_uri`) the emulator's own pages.
 fn back_to_connect(token: &str, session: &Session) -> Response {
     match &session.connect_url {
-        Some(connect_url) => redirect_with_token(Some(connect_url), token),
+        Some(connect_url) => {
+            Redirect::to(&conversation::with_token(connect_url, token)).into_response()
+        }
         None => {
             let target = format!(
                 "/connect-web/?{}",
@@ -169,17 +167,6 @@ fn back_to_connect(token: &str, session: &Session) -> Response {
             Redirect::to(&target).into_response()
         }
     }
-}
-
-fn redirect_with_token(target: Option<&str>, token: &str) -> Response {
-    let Some(mut url) = target.and_then(|t| Url::parse(t).ok()) else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The session has no valid return URL.",
-        );
-    };
-    url.query_pairs_mut().append_pair(TOKEN, token);
-    Redirect::to(url.as_str()).into_response()
 }
 
 fn refused(refusal: &Refusal) -> Response {
@@ -197,16 +184,22 @@ fn hidden_token(token: &str) -> String {
     )
 }
 
-fn render(token: &str, session: &Session, problem: Option<&str>) -> Response {
-    if session.step() == Step::ProviderLogin {
-        // The user is expected on the provider's site; send them there again.
-        return login_page(token, session, problem);
+/// One answer of the conversation as the browser gets it: a page, or a redirect.
+fn render(emulator: &Emulator, token: &str, page: &Value, problem: Option<&str>) -> Response {
+    let data = &page["data"];
+    let route = page["route"].as_str().unwrap_or_default();
+    if let Some(target) = match route {
+        "session_redirect" => data["redirect_url"].as_str(),
+        "complete_tariff" => data["callback_url"].as_str(),
+        _ => None,
+    } {
+        return Redirect::to(target).into_response();
     }
     let problem = problem_html(problem);
     let hidden = hidden_token(token);
     let close = r#"<button type="submit" name="action" value="close">Close</button>"#;
-    let (title, body) = match session.step() {
-        Step::Address => (
+    let (title, body) = match route {
+        "postal_address_capture" => (
             "Flatpeak Connect - your address",
             format!(
                 r#"<h1>Where is your property?</h1>
@@ -220,13 +213,16 @@ fn render(token: &str, session: &Session, problem: Option<&str>) -> Response {
 </form>"#
             ),
         ),
-        Step::Provider | Step::ProviderLogin => {
-            let options: String = ENERGY_PROVIDERS
-                .iter()
-                .map(|(id, name)| {
+        "provider_select" => {
+            let options: String = data["providers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
                     format!(
-                        "  <label><input type=\"radio\" name=\"provider\" value=\"{id}\"> {}</label><br>\n",
-                        escape_html(name)
+                        "  <label><input type=\"radio\" name=\"provider\" value=\"{}\"> {}</label><br>\n",
+                        escape_html(p["id"].as_str().unwrap_or_default()),
+                        escape_html(p["display_name"].as_str().unwrap_or_default())
                     )
                 })
                 .collect();
@@ -242,27 +238,36 @@ fn render(token: &str, session: &Session, problem: Option<&str>) -> Response {
                 ),
             )
         }
-        Step::Summary => {
-            let provider = session
-                .energy_provider
-                .as_deref()
-                .and_then(|p| ENERGY_PROVIDERS.iter().find(|(id, _)| *id == p))
-                .map_or("your provider", |(_, name)| name);
-            (
-                "Flatpeak Connect - tariff summary",
-                format!(
-                    r#"<h1>Your tariff</h1>
+        "tariff_summary" => (
+            "Flatpeak Connect - tariff summary",
+            format!(
+                r#"<h1>Your tariff</h1>
 {problem}<p>Provider: {}</p>
-<p>Tariff: Sandbox Flexible (import, commodity)</p>
+<p>Tariff: {} ({}, {})</p>
 <form id="summary" method="post" action="/connect-web/summary">
   {hidden}
   <button type="submit" name="action" value="save">Save</button>
   <button type="submit" name="action" value="disconnect">Disconnect</button>
   {close}
 </form>"#,
-                    escape_html(provider)
+                escape_html(
+                    data["provider"]["display_name"]
+                        .as_str()
+                        .unwrap_or("your provider")
                 ),
-            )
+                escape_html(data["tariff"]["name"].as_str().unwrap_or_default()),
+                escape_html(
+                    &page["direction"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_lowercase()
+                ),
+                "commodity",
+            ),
+        ),
+        _ => {
+            let _ = emulator;
+            return error_page(StatusCode::BAD_REQUEST, "This page is not available.");
         }
     };
     Html(layout(title, &body)).into_response()
