@@ -200,9 +200,7 @@ fn config_typos_are_reported_together_with_the_closest_names() {
         "provider = \"pelm\"\n[providers.pelm]\nclient_id = \"i\"\nclient_secret = \"s\"\n[providers.flatpeak]\napi_kye = \"k\"\n",
     );
     assert!(
-        stderr.contains(
-            "providers.flatpeak.api_kye: unknown key `api_kye` (did you mean `api_key`?)"
-        ),
+        stderr.contains("providers.flatpeak: unknown key `api_kye` (did you mean `api_key`?)"),
         "{stderr}"
     );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");

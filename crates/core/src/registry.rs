@@ -334,10 +334,10 @@ impl ProviderDescriptor {
                 let shown = crate::redact::sanitize(key, 64);
                 match closest(key, &declared) {
                     Some(close) => {
-                        format!("{path}.{shown}: unknown key `{shown}` (did you mean `{close}`?)")
+                        format!("{path}: unknown key `{shown}` (did you mean `{close}`?)")
                     }
                     None => format!(
-                        "{path}.{shown}: unknown key `{shown}` (expected one of: {})",
+                        "{path}: unknown key `{shown}` (expected one of: {})",
                         declared.join(", ")
                     ),
                 }

@@ -96,8 +96,9 @@ impl Retrieve {
                 .query(&[("connect_token", token.expose_secret())]),
             Self::InPath(prefix) => {
                 let mut url = prefix.clone();
+                // Always `Ok`: `BaseUrl` is http(s), which has path segments. Pushed as a
+                // segment, the token is percent-encoded, never read as a path.
                 if let Ok(mut segments) = url.path_segments_mut() {
-                    // Pushed as a segment, so the token is percent-encoded, never a path.
                     segments.pop_if_empty().push(token.expose_secret());
                 }
                 client.get(url)

@@ -248,7 +248,11 @@ impl FlatpeakConfig {
         let path = self.retrieve_path();
         let placeholder_ok = match path.find(TOKEN_PLACEHOLDER) {
             None => true,
-            Some(at) => path.ends_with(TOKEN_PLACEHOLDER) && path[..at].ends_with('/'),
+            Some(at) => {
+                path.matches(TOKEN_PLACEHOLDER).count() == 1
+                    && path.ends_with(TOKEN_PLACEHOLDER)
+                    && path[..at].ends_with('/')
+            }
         };
         if !path.starts_with('/')
             || path.chars().count() > MAX_SETTING_CHARS
@@ -385,6 +389,7 @@ mod tests {
             "/connect/token?x=1",
             "/connect/{connect_token}/more",
             "/connect{connect_token}",
+            "/a/{connect_token}/{connect_token}",
         ] {
             let config: FlatpeakConfig = table(serde_json::json!({"retrieve_path": bad}))
                 .extract()

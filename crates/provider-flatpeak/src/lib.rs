@@ -99,7 +99,7 @@ pub use options::{
     Actions, PostalAddress, PostalAddressType, RouteOptions, TariffDirection, TariffType,
     TokenOptions,
 };
-pub use version::{ApiVersion, TOKEN_PLACEHOLDER};
+pub use version::{ApiVersion, TOKEN_PLACEHOLDER, UnknownApiVersion};
 
 /// The registry name, as written in config.
 pub const NAME: &str = "flatpeak";

@@ -249,7 +249,8 @@ impl TokenOptions {
             let well_formed = code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase());
             if !well_formed {
                 return Err(invalid(format!(
-                    "Flatpeak option `postal_address.country_code` must be two upper-case letters (ISO 3166-1 alpha-2), got `{code}`"
+                    "Flatpeak option `postal_address.country_code` must be two upper-case letters (ISO 3166-1 alpha-2), got `{}`",
+                    utilconnect::redact::sanitize(code, 16)
                 )));
             }
         }

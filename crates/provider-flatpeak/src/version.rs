@@ -94,10 +94,25 @@ impl fmt::Display for ApiVersion {
 }
 
 impl std::str::FromStr for ApiVersion {
-    type Err = ();
+    type Err = UnknownApiVersion;
 
     /// A version by its config name.
-    fn from_str(name: &str) -> Result<Self, ()> {
-        Self::ALL.into_iter().find(|v| v.name() == name).ok_or(())
+    fn from_str(name: &str) -> Result<Self, UnknownApiVersion> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.name() == name)
+            .ok_or(UnknownApiVersion)
     }
 }
+
+/// A name that is not one of [`ApiVersion::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownApiVersion;
+
+impl fmt::Display for UnknownApiVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a Flatpeak API version (2024-08-24, 2025-09-14.anode or busbar)")
+    }
+}
+
+impl std::error::Error for UnknownApiVersion {}

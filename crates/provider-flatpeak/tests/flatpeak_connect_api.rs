@@ -235,6 +235,24 @@ async fn bad_submits_are_refused_with_the_error_body() {
         .await
         .unwrap();
     assert_eq!(not_json.status(), 400);
+    let body: Value = serde_json::from_slice(&not_json.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["code"], "invalid_json");
+
+    // Actions a page does not offer, and submits for a page the session is not on.
+    for (route, action, code) in [
+        ("postal_address_capture", "SAVE", "action_invalid"),
+        ("session_start", "BACK", "action_invalid"),
+        ("provider_select", "CLOSE", "route_invalid"),
+    ] {
+        let mut wrong = submit(route, &token);
+        wrong["action"] = json!(action);
+        let (status, body) = app.submit(wrong).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some(code)),
+            "{route} {action}"
+        );
+    }
 
     // A browser's preflight from the web app's origin is allowed.
     let preflight = app
@@ -251,4 +269,95 @@ async fn bad_submits_are_refused_with_the_error_body() {
     // Still on the first page: nothing above moved the session.
     let (_, page) = app.submit(submit("session_start", &token)).await;
     assert_eq!(page["route"], "postal_address_capture");
+}
+
+/// Steps the conversation with `action` (or `data`) on the page it is on; the next route.
+async fn step(
+    app: &mut WebApp,
+    token: &str,
+    route: &str,
+    action: Option<&str>,
+    data: Option<Value>,
+) -> Value {
+    let mut next = submit(route, token);
+    if let Some(action) = action {
+        next["action"] = json!(action);
+    }
+    if let Some(data) = data {
+        next["data"] = data;
+    }
+    let (status, page) = app.submit(next).await;
+    assert_eq!(status, 200, "{route} {action:?}: {page}");
+    page
+}
+
+/// Chooses the first provider and logs in there; the conversation is on the summary after.
+async fn connect_provider(app: &mut WebApp, token: &str) {
+    let page = step(
+        app,
+        token,
+        "provider_select",
+        None,
+        Some(json!({"provider": {"id": "edf"}})),
+    )
+    .await;
+    assert_eq!(page["route"], "session_redirect");
+    let login = Url::parse(page["data"]["redirect_url"].as_str().unwrap()).unwrap();
+    let form = [
+        ("fp_cot", token),
+        ("username", "customer@example.com"),
+        ("password", "password"),
+        ("action", "login"),
+    ];
+    let back = app.http.post(login).form(&form).send().await.unwrap();
+    assert!(back.status().is_redirection());
+    let page = step(app, token, "session_start", None, None).await;
+    assert_eq!(page["route"], "tariff_summary");
+}
+
+#[tokio::test]
+async fn every_action_moves_the_session_where_the_page_says() {
+    let (h, connector) = setup().await;
+    let started = h.start_flow(&connector, "actions-user").await.unwrap();
+    let token = token_of(started.connect_url.expose());
+    let mut app = WebApp::new(h.sandbox());
+    let address = || {
+        Some(
+            json!({"postal_address": {"address_line1": "1 Road", "post_code": "AB1 2CD", "country_code": "GB"}}),
+        )
+    };
+
+    step(&mut app, &token, "session_start", None, None).await;
+    let page = step(&mut app, &token, "postal_address_capture", None, address()).await;
+    assert_eq!(page["route"], "provider_select");
+    let page = step(
+        &mut app,
+        &token,
+        "provider_select",
+        Some("ADDRESS_CHANGE"),
+        None,
+    )
+    .await;
+    assert_eq!(page["route"], "postal_address_capture");
+    step(&mut app, &token, "postal_address_capture", None, address()).await;
+    let page = step(&mut app, &token, "provider_select", Some("BACK"), None).await;
+    assert_eq!(page["route"], "postal_address_capture");
+    step(&mut app, &token, "postal_address_capture", None, address()).await;
+
+    connect_provider(&mut app, &token).await;
+    let page = step(&mut app, &token, "tariff_summary", Some("EDIT"), None).await;
+    assert_eq!(
+        page["route"], "provider_select",
+        "EDIT chooses the provider again"
+    );
+    connect_provider(&mut app, &token).await;
+    let page = step(&mut app, &token, "tariff_summary", Some("BACK"), None).await;
+    assert_eq!(page["route"], "provider_select");
+    connect_provider(&mut app, &token).await;
+
+    let page = step(&mut app, &token, "tariff_summary", Some("DISCONNECT"), None).await;
+    assert_eq!(page["route"], "session_redirect");
+    let callback = page["data"]["redirect_url"].as_str().unwrap();
+    let err = connector.finish(callback).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
 }

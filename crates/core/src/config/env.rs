@@ -8,6 +8,9 @@ use serde_json::Value;
 use super::layers::{Layered, Source};
 use super::{ENV_NOT_KEYS, ENV_PREFIX};
 
+/// The variable that names another configuration file.
+const CONFIG_VARIABLE: &str = "UTILCONNECT_CONFIG";
+
 /// `UTILCONNECT_…` environment variables as a configuration layer, values kept as the exact
 /// strings given.
 ///
@@ -16,16 +19,20 @@ use super::{ENV_NOT_KEYS, ENV_PREFIX};
 /// value and a table, the same key twice) is an error naming the variables, never ignored.
 pub(super) struct VerbatimEnv {
     vars: Vec<(String, std::result::Result<String, ()>)>,
+    /// `UTILCONNECT_CONFIG`, kept as the OS gave it (a path need not be UTF-8).
+    config_file: Option<PathBuf>,
 }
 
 impl VerbatimEnv {
     pub(super) fn from_process() -> Self {
-        Self::from_vars(std::env::vars_os().map(|(name, value)| {
+        let mut env = Self::from_vars(std::env::vars_os().map(|(name, value)| {
             (
                 name.to_string_lossy().into_owned(),
                 value.into_string().map_err(drop),
             )
-        }))
+        }));
+        env.config_file = std::env::var_os(CONFIG_VARIABLE).map(PathBuf::from);
+        env
     }
 
     /// The variables among `vars` that start with [`ENV_PREFIX`] (in any case).
@@ -39,16 +46,17 @@ impl VerbatimEnv {
             })
             .collect();
         vars.sort_by(|a, b| a.0.cmp(&b.0));
-        Self { vars }
+        let config_file = vars
+            .iter()
+            .find(|(name, _)| name == CONFIG_VARIABLE)
+            .and_then(|(_, value)| value.as_ref().ok())
+            .map(PathBuf::from);
+        Self { vars, config_file }
     }
 
     /// The file `UTILCONNECT_CONFIG` names, if it is set.
     pub(super) fn config_file(&self) -> Option<PathBuf> {
-        self.vars
-            .iter()
-            .find(|(name, _)| name == "UTILCONNECT_CONFIG")
-            .and_then(|(_, value)| value.as_ref().ok())
-            .map(PathBuf::from)
+        self.config_file.clone()
     }
 
     /// The variables as one layer, each value's source its variable.

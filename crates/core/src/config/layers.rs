@@ -27,7 +27,7 @@ pub(super) enum Source {
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::File(path) => write!(f, "{}", path.display()),
+            Self::File(path) => f.write_str(&super::file::shown(path)),
             Self::Env(name) => write!(
                 f,
                 "environment variable {}",
@@ -82,12 +82,37 @@ impl Layered {
         Ok(layered)
     }
 
-    /// `overlay`'s values over this tree's, key by key.
+    /// A value built in code: a table as a tree; anything else kept whole, so reading it
+    /// fails naming its type rather than reading as an empty table.
+    pub(super) fn of_code(value: Value) -> Self {
+        match value {
+            Value::Object(_) => Self::new(value, Source::Code).unwrap_or_default(),
+            other => Self {
+                value: Some(other),
+                ..Self::default()
+            },
+        }
+    }
+
+    /// `overlay`'s values over this tree's, key by key (a value that is not a table replaces
+    /// the whole tree).
     pub(super) fn merge(&mut self, overlay: Layered) {
+        if overlay.value.is_some() {
+            *self = overlay;
+            return;
+        }
+        // Whatever a table of the overlay replaces (a value where it puts a table) loses its
+        // source with it.
+        let mut tables = Vec::new();
+        table_paths(&overlay.tree, &mut Vec::new(), &mut tables);
+        for path in &tables {
+            self.sources.remove(path);
+        }
         for (path, source) in overlay.sources {
             self.forget_under(&path);
             self.sources.insert(path, source);
         }
+        self.value = None;
         merge_into(&mut self.tree, overlay.tree);
     }
 
@@ -173,7 +198,7 @@ impl Layered {
             // The value's own path finds its source; an unknown key is reported at its table
             // (the path ends in the key, which the message names).
             let source = self.source_of(&path).cloned();
-            if matches!(&problem, Problem::UnknownKey { key, .. } if path.last() == Some(key)) {
+            if matches!(problem, Problem::UnknownKey { .. }) {
                 path.pop();
             }
             Located {
@@ -190,6 +215,18 @@ impl Layered {
             .rev()
             .find_map(|len| self.sources.get(&path[..len]))
             .filter(|source| **source != Source::Code)
+    }
+}
+
+/// Every table's path in `tree` (the root excluded).
+fn table_paths(tree: &Map<String, Value>, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    for (key, value) in tree {
+        if let Value::Object(nested) = value {
+            at.push(key.clone());
+            out.push(at.clone());
+            table_paths(nested, at, out);
+            at.pop();
+        }
     }
 }
 
@@ -327,5 +364,37 @@ mod tests {
         // And an empty table stays a table.
         let empty = file(serde_json::json!({"providers": {"acme": {}}}));
         assert!(empty.focus("providers").tree["acme"].is_object());
+    }
+
+    #[test]
+    fn an_overlay_table_over_a_value_takes_the_source_with_it() {
+        let mut config = file(serde_json::json!({"acme": {"http": "flat"}}));
+        config.merge(
+            Layered::new(
+                serde_json::json!({"acme": {"http": {}}}),
+                Source::Env("UTILCONNECT_ACME__HTTP__X".into()),
+            )
+            .unwrap(),
+        );
+        assert!(config.sources.is_empty(), "{:?}", config.sources);
+        // A value that is not a table replaces everything, and reading it says so.
+        config.merge(Layered::of_code(serde_json::json!(5)));
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Acme {
+            client_id: String,
+        }
+        let err = config.extract::<Acme>().unwrap_err();
+        assert!(
+            matches!(
+                err.problem,
+                Problem::InvalidType {
+                    found: "an integer",
+                    ..
+                }
+            ),
+            "{:?}",
+            err.problem
+        );
     }
 }

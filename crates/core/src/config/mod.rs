@@ -2,8 +2,8 @@
 //!
 //! The sources are merged key by key, each value remembering where it came from, so errors
 //! name the exact key and its file or variable: a provider's `deny_unknown_fields` table
-//! reports `providers.pelm: unknown key `client_secert`` instead of a bare "unknown field".
-//! Errors never quote a value (a value in the wrong key may be a secret).
+//! reports ``providers.pelm: unknown key `client_secert` `` instead of a bare "unknown
+//! field". Errors never quote a value (a value in the wrong key may be a secret).
 //!
 //! ```toml
 //! provider = "pelm"              # or UTILCONNECT_PROVIDER=pelm
@@ -24,6 +24,7 @@
 mod base_url;
 mod env;
 mod errors;
+mod file;
 mod layers;
 pub mod lenient;
 pub mod limits;
@@ -38,7 +39,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 pub use base_url::BaseUrl;
 use env::VerbatimEnv;
-use errors::{Table, config_error, syntax_error};
+use errors::{Table, config_error};
 use layers::{Layered, Source};
 
 use crate::error::{Error, Result};
@@ -55,6 +56,9 @@ pub(crate) const ENV_NOT_KEYS: &[&str] = &["config", "live"];
 /// The largest configuration file or text read, in bytes. A real one is a few hundred bytes;
 /// the cap keeps a runaway or hostile file from costing seconds of parsing.
 pub const MAX_CONFIG_BYTES: u64 = 256 * 1024;
+/// How deep arrays and tables may nest in a configuration file: a real one nests two or
+/// three deep; the bound keeps a hostile file from exhausting the parser's stack.
+pub const MAX_NESTING: usize = 64;
 
 /// The top-level keys; anything else is an error naming it.
 #[derive(Debug, Deserialize)]
@@ -64,7 +68,7 @@ struct TopLevel {
     #[serde(default)]
     providers: BTreeMap<String, IgnoredAny>,
     #[serde(default)]
-    #[allow(dead_code, reason = "validated for shape here, read by focus")]
+    #[allow(dead_code, reason = "named so it is not an unknown key; read by focus")]
     session_store: Option<IgnoredAny>,
 }
 
@@ -86,31 +90,41 @@ pub struct Config {
 }
 
 impl Config {
-    /// Loads `./utilconnect.toml` (or the file named by `UTILCONNECT_CONFIG`; a missing file is
-    /// fine) overlaid by `UTILCONNECT_…` environment variables.
+    /// Loads `utilconnect.toml` (or the file named by `UTILCONNECT_CONFIG`) overlaid by
+    /// `UTILCONNECT_…` environment variables. A relative path is looked for in the current
+    /// directory, then in each parent; no file at all is an empty configuration.
     pub fn load() -> Result<Self> {
-        let env = VerbatimEnv::from_process();
+        Self::load_in(&VerbatimEnv::from_process(), &current_dir())
+    }
+
+    /// Loads `path` (looked for as [`load`](Self::load) does; a missing file is fine)
+    /// overlaid by `UTILCONNECT_…` environment variables.
+    pub fn load_file(path: &Path) -> Result<Self> {
+        Self::load_with(path, &VerbatimEnv::from_process(), &current_dir())
+    }
+
+    /// [`load`](Self::load) with `env` as the environment and `cwd` as the current directory.
+    fn load_in(env: &VerbatimEnv, cwd: &Path) -> Result<Self> {
         let path = env
             .config_file()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
-        Self::load_with(&path, &env)
+        Self::load_with(&path, env, cwd)
     }
 
-    /// Loads `path` (a missing file is fine) overlaid by `UTILCONNECT_…` environment variables.
-    pub fn load_file(path: &Path) -> Result<Self> {
-        Self::load_with(path, &VerbatimEnv::from_process())
-    }
-
-    fn load_with(path: &Path, env: &VerbatimEnv) -> Result<Self> {
-        let mut layers = read_file(path)?;
+    fn load_with(path: &Path, env: &VerbatimEnv, cwd: &Path) -> Result<Self> {
+        let mut layers = match file::find(path, cwd) {
+            Some(found) => file::read(&found)?,
+            None => Layered::default(),
+        };
         layers.merge(env.place().map_err(Error::config)?);
         Self::from_layers(layers)
     }
 
     /// Parses configuration from TOML text only (no file, no environment): for tests and docs.
     pub fn from_toml_str(toml: &str) -> Result<Self> {
-        check_size(toml.len() as u64, "the configuration text")?;
-        Self::from_layers(parse_toml(toml, Source::Code, "the configuration text")?)
+        let shown = "the configuration text";
+        file::check_size(toml.len() as u64, shown)?;
+        Self::from_layers(file::parse(toml, Source::Code, shown)?)
     }
 
     /// Uses a configuration tree built in code, for apps that already layer their own
@@ -213,47 +227,10 @@ impl fmt::Debug for Config {
     }
 }
 
-/// The file at `path` as a layer; a missing file is an empty one.
-fn read_file(path: &Path) -> Result<Layered> {
-    let shown = path.display().to_string();
-    let text = match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Layered::default()),
-        Ok(metadata) if metadata.is_dir() => {
-            return Err(Error::config(format!(
-                "{shown} is a directory, not a configuration file"
-            )));
-        }
-        _ => {
-            // Bounded before reading: a hostile file must not cost its size in memory.
-            let file = std::fs::File::open(path)
-                .map_err(|e| Error::config(format!("cannot read {shown}: {e}")))?;
-            let mut text = String::new();
-            std::io::Read::read_to_string(
-                &mut std::io::Read::take(file, MAX_CONFIG_BYTES + 1),
-                &mut text,
-            )
-            .map_err(|e| Error::config(format!("cannot read {shown}: {e}")))?;
-            check_size(text.len() as u64, &shown)?;
-            text
-        }
-    };
-    parse_toml(&text, Source::File(path.to_owned()), &shown)
-}
-
-/// TOML text as a layer from `source`; `shown` names it in errors.
-fn parse_toml(text: &str, source: Source, shown: &str) -> Result<Layered> {
-    let tree: serde_json::Value =
-        basic_toml::from_str(text).map_err(|e| syntax_error(&e, shown))?;
-    Layered::new(tree, source).map_err(Error::config)
-}
-
-fn check_size(bytes: u64, what: &str) -> Result<()> {
-    if bytes > MAX_CONFIG_BYTES {
-        return Err(Error::config(format!(
-            "{what} is {bytes} bytes; a configuration of at most {MAX_CONFIG_BYTES} bytes is read"
-        )));
-    }
-    Ok(())
+/// The current directory, or `.` when it cannot be read (then only absolute paths and the
+/// directory itself are searched).
+fn current_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
 }
 
 /// One configuration table, handed to its builder: a provider's (`[providers.<name>]`) or
@@ -283,7 +260,7 @@ pub struct ProviderConfig {
 
 impl ProviderConfig {
     /// A table built in code (sandboxes and tests use this to point a provider at an emulator).
-    /// Anything but a JSON object reads as an empty table.
+    /// Anything but a JSON object is kept as it is, so reading it fails naming its type.
     pub fn from_json(provider: impl Into<String>, table: serde_json::Value) -> Self {
         Self::of_provider(provider.into(), code_table(table))
     }
@@ -296,8 +273,9 @@ impl ProviderConfig {
     /// # Ok::<(), utilconnect::Error>(())
     /// ```
     pub fn from_toml_str(provider: impl Into<String>, toml: &str) -> Result<Self> {
-        check_size(toml.len() as u64, "the table text")?;
-        let layers = parse_toml(toml, Source::Code, "the table text")?;
+        let shown = "the table text";
+        file::check_size(toml.len() as u64, shown)?;
+        let layers = file::parse(toml, Source::Code, shown)?;
         Ok(Self::of_provider(provider.into(), layers))
     }
 
@@ -330,8 +308,9 @@ impl ProviderConfig {
         }
     }
 
-    /// This table with `overlay`'s keys merged over it (tables merge key by key), e.g. to
-    /// shorten timeouts in a test.
+    /// This table with `overlay`'s keys merged over it (tables merge key by key; anything but
+    /// a table replaces the whole table, so reading it fails), e.g. to shorten timeouts in a
+    /// test.
     ///
     /// ```
     /// let table = utilconnect::ProviderConfig::from_json("x", serde_json::json!({"http": {"max_retries": 3}}))
@@ -382,9 +361,9 @@ impl fmt::Debug for ProviderConfig {
     }
 }
 
-/// A table built in code as a layer (anything but an object is an empty table).
+/// A table built in code as a layer.
 fn code_table(table: serde_json::Value) -> Layered {
-    Layered::new(table, Source::Code).unwrap_or_default()
+    Layered::of_code(table)
 }
 
 #[cfg(test)]

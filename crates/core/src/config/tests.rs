@@ -168,12 +168,7 @@ impl Scene {
 
     /// [`Config::load`] as it runs with `vars` as the environment, in this directory.
     fn load(&self, vars: &[(&str, &str)]) -> Result<Config> {
-        let env = env_of(vars);
-        let path = env
-            .config_file()
-            .map(|p| self.dir.path().join(p))
-            .unwrap_or_else(|| self.dir.path().join(DEFAULT_CONFIG_FILE));
-        Config::load_with(&path, &env)
+        Config::load_in(&env_of(vars), self.dir.path())
     }
 }
 
@@ -230,6 +225,34 @@ fn utilconnect_config_names_another_file_and_errors_name_it() {
     // No file at all is an empty configuration, not an error.
     let config = Scene::new().load(&[]).unwrap();
     assert!(config.provider_name().is_err());
+}
+
+#[test]
+fn the_file_is_found_from_a_subdirectory_and_a_directory_is_not_a_file() {
+    let scene = Scene::new();
+    scene.file("utilconnect.toml", "provider = \"acme\"\n");
+    let sub = scene.dir.path().join("src").join("bin");
+    std::fs::create_dir_all(sub.join("utilconnect.toml")).unwrap();
+    let config = Config::load_in(&env_of(&[]), &sub).unwrap();
+    assert_eq!(config.provider_name().unwrap(), "acme");
+}
+
+#[test]
+fn a_config_file_path_in_errors_is_bounded_and_escaped() {
+    let scene = Scene::new();
+    let long = "x".repeat(200);
+    std::fs::create_dir_all(scene.dir.path().join(&long).join(&long)).unwrap();
+    let name = format!("{long}/{long}/bad\u{1b}[31m.toml");
+    scene.file(&name, "[providers.acme]\nclient_id = 5\n");
+    let err = scene
+        .load(&[("UTILCONNECT_CONFIG", name.as_str())])
+        .unwrap()
+        .provider_config("acme")
+        .extract::<Table>()
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains('\u{1b}'), "{err:?}");
+    assert!(err.len() < 800, "{}", err.len());
 }
 
 #[test]

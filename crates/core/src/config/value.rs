@@ -34,7 +34,8 @@ pub(super) enum Problem {
     InvalidLength { length: usize, expected: String },
     /// A value that is not one of an enum's names.
     UnknownVariant { expected: Vec<String> },
-    /// A message from a type's own check (our code: it names no value).
+    /// A message from a type's own check. Any `Deserialize` impl may write one, so it is
+    /// kept bounded and escaped; ours name no value.
     Message(String),
 }
 
@@ -80,7 +81,7 @@ impl std::error::Error for Problem {}
 
 impl de::Error for Problem {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        Self::Message(msg.to_string())
+        Self::Message(crate::redact::sanitize(&msg.to_string(), 200))
     }
 
     fn invalid_type(unexpected: Unexpected<'_>, expected: &dyn Expected) -> Self {

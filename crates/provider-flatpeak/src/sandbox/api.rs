@@ -1,5 +1,6 @@
-//! The emulated API: `GET /login`, `POST /connect/token` (with the schema's validation) and
-//! the retrieve call, with Flatpeak's documented bodies and errors.
+//! The emulated API: `GET /login`, each API version's create and retrieve calls (with the
+//! version's validation), the Connect JSON API endpoint, and Flatpeak's JSON error bodies
+//! for everything else.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -11,18 +12,25 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value, json};
 
 use super::conversation;
-use super::emulator::{Emulator, Refusal};
+use super::emulator::{Emulator, Refusal, is_country_code};
 use crate::ApiVersion;
 
-/// The standard error body (2024 and anode alike).
-pub(crate) fn error(status: StatusCode, kind: &str, code: &str, message: &str) -> Response {
+/// The standard error body (2024 and anode alike), stamped with the emulator's clock.
+pub(crate) fn error(
+    emulator: &Emulator,
+    status: StatusCode,
+    kind: &str,
+    code: &str,
+    message: &str,
+) -> Response {
+    use utilconnect::Clock as _;
     let body = json!({
         "object": "error",
         "type": kind,
         "code": code,
         "message": message,
         "live_mode": false,
-        "time_created": utilconnect_sandbox::rfc3339(std::time::SystemTime::now()),
+        "time_created": utilconnect_sandbox::rfc3339(emulator.clock.now()),
     });
     (status, Json(body)).into_response()
 }
@@ -51,17 +59,20 @@ pub(crate) enum Turned {
     Unauthorized,
 }
 
-impl IntoResponse for Turned {
-    fn into_response(self) -> Response {
+impl Turned {
+    /// The error body this refusal is answered with.
+    fn answer(self, emulator: &Emulator) -> Response {
         match self {
             Self::UnknownVersion => error(
+                emulator,
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 "invalid_version",
                 "Unknown Flatpeak-Version",
             ),
-            Self::NoSuchRoute => not_found_response(),
+            Self::NoSuchRoute => not_found_response(emulator),
             Self::Unauthorized => error(
+                emulator,
                 StatusCode::FORBIDDEN,
                 "invalid_request",
                 "access_denied",
@@ -159,12 +170,13 @@ fn create(
 ) -> Response {
     let version = match admit(emulator, headers, versions) {
         Ok(version) => version,
-        Err(turned) => return turned.into_response(),
+        Err(turned) => return turned.answer(emulator),
     };
     let request: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(_) => {
             return error(
+                emulator,
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 "invalid_json",
@@ -173,13 +185,19 @@ fn create(
         }
     };
     if let Err((code, message)) = validate(&request, shape_of(version)) {
-        return error(StatusCode::BAD_REQUEST, "invalid_request", code, &message);
+        return error(
+            emulator,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            code,
+            &message,
+        );
     }
     let (token, ttl) = emulator.create_session(request, version);
     if version == ApiVersion::Busbar {
         return match emulator.session_object(&token, version) {
             Some(object) => Json(object).into_response(),
-            None => not_found_response(),
+            None => not_found_response(emulator),
         };
     }
     let expires_in = if emulator.options.expires_in_as_string {
@@ -203,10 +221,11 @@ pub(crate) async fn retrieve_tariff_token(
         &[ApiVersion::V2024_08_24, ApiVersion::Anode],
     ) {
         Ok(version) => version,
-        Err(turned) => return turned.into_response(),
+        Err(turned) => return turned.answer(&emulator),
     };
     let Some(token) = query.get("connect_token") else {
         return error(
+            &emulator,
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "parameter_missing",
@@ -224,7 +243,7 @@ pub(crate) async fn retrieve_session(
 ) -> Response {
     match admit(&emulator, &headers, &[ApiVersion::Busbar]) {
         Ok(version) => retrieve(&emulator, &token, version),
-        Err(turned) => turned.into_response(),
+        Err(turned) => turned.answer(&emulator),
     }
 }
 
@@ -232,6 +251,7 @@ fn retrieve(emulator: &Emulator, token: &str, version: ApiVersion) -> Response {
     match emulator.retrieve(token, version) {
         Ok(object) => Json(object).into_response(),
         Err(None) => error(
+            emulator,
             StatusCode::UNPROCESSABLE_ENTITY,
             "api_error",
             "pending_connect",
@@ -403,7 +423,7 @@ fn validate(request: &Value, shape: &Shape) -> Result<(), Invalid> {
             return Err(invalid("postal_address fields must be strings".into()));
         }
         if let Some(code) = address.get("country_code").and_then(Value::as_str) {
-            if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            if !is_country_code(code) {
                 return Err(invalid(
                     "postal_address.country_code must be an ISO 3166-1 alpha-2 code".into(),
                 ));
@@ -463,7 +483,7 @@ pub(crate) async fn connect_api(
             let host = headers
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())
-                .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
+                .filter(|h| h.len() <= 255 && h.bytes().all(|b| b.is_ascii_graphic()))
                 .unwrap_or("127.0.0.1");
             let links = conversation::Links {
                 origin: format!("http://{host}"),
@@ -508,12 +528,13 @@ pub(crate) async fn connect_api_preflight() -> Response {
 
 /// Any route the emulator does not serve: Flatpeak's standard error body, as JSON (never an
 /// empty 404).
-pub(crate) async fn not_found() -> Response {
-    not_found_response()
+pub(crate) async fn not_found(State(emulator): State<Emulator>) -> Response {
+    not_found_response(&emulator)
 }
 
-fn not_found_response() -> Response {
+fn not_found_response(emulator: &Emulator) -> Response {
     error(
+        emulator,
         StatusCode::NOT_FOUND,
         "invalid_request",
         "not_found",

@@ -17,10 +17,12 @@
 //!   returns to the token's `connect_url`, where the app starts the conversation again;
 //! - `SAVE` on `tariff_summary` (the documented final-page action) saves and answers
 //!   `complete_tariff` with `data.callback_url` (the web app's `RenderSessionComplete`);
-//! - `CLOSE` anywhere, `DISCONNECT` on the summary, and `BACK` with no page before, end the
-//!   session and answer `session_redirect` to `callback_url?fp_cot=…` (the anode release
-//!   notes: "CLOSE returns callback_url");
-//! - a bad submit answers HTTP 400 with the error body; the web app reads the body either way.
+//! - every page offers `BACK` and `CLOSE` (the anode release notes); `CLOSE`, `DISCONNECT` on
+//!   the summary, and `BACK` with no page before end the session and answer
+//!   `session_redirect` to `callback_url?fp_cot=…` ("CLOSE returns callback_url");
+//! - a submit must name the page the session is on and one of its actions; anything else,
+//!   and bad data, answers HTTP 400 with the error body (the web app reads the body either
+//!   way).
 //!
 //! The hosted HTML pages ([`super::pages`]) are a thin skin over this same conversation.
 
@@ -28,7 +30,9 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::emulator::{ENERGY_PROVIDERS, Emulator, Finish, Refusal, Session, Step};
+use super::emulator::{
+    ENERGY_PROVIDERS, Emulator, Finish, Refusal, Session, Step, is_country_code,
+};
 
 /// The query parameter that carries the token on every URL of the flow.
 pub(crate) const TOKEN: &str = "fp_cot";
@@ -101,56 +105,45 @@ pub(crate) fn submit(emulator: &Emulator, submit: &Submit, links: &Links) -> Ans
         Err(refusal) => return refusal_answer(token, &refusal),
     };
     let action = submit.action.as_deref().unwrap_or_default();
+    if submit.route == "session_start" {
+        return match action {
+            "" => page_for(emulator, token, &session, links),
+            _ => refused(token, "action_invalid", "session_start takes no action"),
+        };
+    }
     let current = current_route(&session);
-    if !matches!(submit.route.as_str(), "session_start")
-        && action != "CLOSE"
-        && submit.route != current
-    {
+    if submit.route != current {
         return refused(
             token,
             "route_invalid",
             &format!(
-                "the session is on {current}, not on {}",
+                "this page is out of date: the session is on {current}, not on {}",
                 shown(&submit.route)
             ),
         );
     }
-    match (submit.route.as_str(), action) {
-        ("session_start", "") => page_for(emulator, token, &session, links),
-        (_, "CLOSE") => leave(emulator, token, Finish::Close),
-        ("tariff_summary", "DISCONNECT") => leave(emulator, token, Finish::Disconnect),
-        ("tariff_summary", "SAVE") => match emulator.finish(token, Finish::Save) {
-            Ok(session) => render(
-                token,
-                &session,
-                "complete_tariff",
-                json!({"callback_url": with_token(&session.callback_url, token)}),
-                &[],
-            ),
-            Err(refusal) => refusal_answer(token, &refusal),
-        },
-        ("tariff_summary", "EDIT") => change(emulator, token, links, |s| {
-            s.energy_provider = None;
-            s.logged_in = false;
-        }),
-        ("provider_select", "ADDRESS_CHANGE") => {
-            change(emulator, token, links, |s| s.has_address = false)
-        }
-        (route, "BACK") => back(emulator, token, route, links),
-        ("postal_address_capture", "") => address(emulator, token, submit.data.as_ref(), links),
-        ("provider_select", "") => provider(emulator, token, submit.data.as_ref(), links),
-        (route, "") => refused(
+    if !action.is_empty() && !actions_of(current).contains(&action) {
+        return refused(
             token,
-            "route_invalid",
-            &format!("route {} takes an action here", shown(route)),
-        ),
-        (route, action) => refused(
+            "action_invalid",
+            &format!("action {} is not available on {current}", shown(action)),
+        );
+    }
+    match (current, action) {
+        (_, "CLOSE") => leave(emulator, token, &session, Finish::Close),
+        (_, "BACK") => back(emulator, token, &session, links),
+        ("tariff_summary", "DISCONNECT") => leave(emulator, token, &session, Finish::Disconnect),
+        ("tariff_summary", "SAVE") => save(emulator, token, &session),
+        ("tariff_summary", "EDIT") => to_provider_select(emulator, token, links),
+        ("provider_select", "ADDRESS_CHANGE") => to_address(emulator, token, links),
+        ("postal_address_capture", _) => address(emulator, token, submit.data.as_ref(), links),
+        ("provider_select", _) => provider(emulator, token, submit.data.as_ref(), links),
+        _ => refused(
             token,
             "action_invalid",
             &format!(
-                "action {} is not available on route {}",
-                shown(action),
-                shown(route)
+                "{current} needs one of its actions: {}",
+                actions_of(current).join(", ")
             ),
         ),
     }
@@ -166,6 +159,16 @@ fn current_route(session: &Session) -> &'static str {
     }
 }
 
+/// The actions a page offers (every anode page offers `BACK` and `CLOSE`).
+fn actions_of(route: &str) -> &'static [&'static str] {
+    match route {
+        "postal_address_capture" => &["BACK", "CLOSE"],
+        "provider_select" => &["ADDRESS_CHANGE", "BACK", "CLOSE"],
+        "tariff_summary" => &["SAVE", "EDIT", "DISCONNECT", "BACK", "CLOSE"],
+        _ => &[],
+    }
+}
+
 /// The page for where the session is.
 fn page_for(emulator: &Emulator, token: &str, session: &Session, links: &Links) -> Answer {
     let provider = provider_summary(session);
@@ -175,7 +178,7 @@ fn page_for(emulator: &Emulator, token: &str, session: &Session, links: &Links) 
             session,
             "postal_address_capture",
             json!({"postal_address": session.postal_address.clone().unwrap_or_else(|| json!({}))}),
-            &["CLOSE"],
+            actions_of("postal_address_capture"),
         ),
         Step::Provider => {
             let providers: Vec<Value> = ENERGY_PROVIDERS
@@ -190,7 +193,7 @@ fn page_for(emulator: &Emulator, token: &str, session: &Session, links: &Links) 
                     "providers": providers,
                     "postal_address": session.postal_address.clone().unwrap_or_else(|| json!({})),
                 }),
-                &["ADDRESS_CHANGE", "BACK", "CLOSE"],
+                actions_of("provider_select"),
             )
         }
         Step::ProviderLogin => render(
@@ -211,7 +214,7 @@ fn page_for(emulator: &Emulator, token: &str, session: &Session, links: &Links) 
                 "tariff": {"name": "Sandbox Flexible", "structure_type": "FIXED", "tiered": false},
                 "rates": rates(emulator),
             }),
-            &["SAVE", "EDIT", "DISCONNECT", "BACK", "CLOSE"],
+            actions_of("tariff_summary"),
         ),
     }
 }
@@ -238,7 +241,7 @@ fn address(emulator: &Emulator, token: &str, data: Option<&Value>, links: &Links
         );
     }
     let country = text("country_code");
-    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+    if !is_country_code(country) {
         return refused(
             token,
             "parameter_invalid",
@@ -273,15 +276,25 @@ fn provider(emulator: &Emulator, token: &str, data: Option<&Value>, links: &Link
 }
 
 /// `BACK`: the page before, or the callback when there is none.
-fn back(emulator: &Emulator, token: &str, route: &str, links: &Links) -> Answer {
-    match route {
-        "provider_select" => change(emulator, token, links, |s| s.has_address = false),
-        "tariff_summary" => change(emulator, token, links, |s| {
-            s.energy_provider = None;
-            s.logged_in = false;
-        }),
-        _ => leave(emulator, token, Finish::Close),
+fn back(emulator: &Emulator, token: &str, session: &Session, links: &Links) -> Answer {
+    match session.step() {
+        Step::Address => leave(emulator, token, session, Finish::Close),
+        Step::Provider => to_address(emulator, token, links),
+        Step::ProviderLogin | Step::Summary => to_provider_select(emulator, token, links),
     }
+}
+
+/// Back to the address page (`ADDRESS_CHANGE`, or `BACK` from provider selection).
+fn to_address(emulator: &Emulator, token: &str, links: &Links) -> Answer {
+    change(emulator, token, links, |s| s.has_address = false)
+}
+
+/// Back to provider selection (`EDIT`, or `BACK` from the summary).
+fn to_provider_select(emulator: &Emulator, token: &str, links: &Links) -> Answer {
+    change(emulator, token, links, |s| {
+        s.energy_provider = None;
+        s.logged_in = false;
+    })
 }
 
 /// Changes the session and answers its next page.
@@ -298,28 +311,53 @@ fn change(
 }
 
 /// Ends the session with `how` and sends the browser to the callback.
-fn leave(emulator: &Emulator, token: &str, how: Finish) -> Answer {
+fn leave(emulator: &Emulator, token: &str, session: &Session, how: Finish) -> Answer {
+    let Some(callback) = with_token(&session.callback_url, token) else {
+        return no_callback(token);
+    };
     match emulator.finish(token, how) {
         Ok(session) => render(
             token,
             &session,
             "session_redirect",
-            json!({"redirect_url": with_token(&session.callback_url, token)}),
+            json!({"redirect_url": callback}),
             &[],
         ),
         Err(refusal) => refusal_answer(token, &refusal),
     }
 }
 
-/// `url` with the token added, as Flatpeak returns users to the callback.
-pub(crate) fn with_token(url: &str, token: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut url) => {
-            url.query_pairs_mut().append_pair(TOKEN, token);
-            url.into()
-        }
-        Err(_) => url.to_owned(),
+/// `SAVE` on the summary: saves the tariff and completes, naming the callback.
+fn save(emulator: &Emulator, token: &str, session: &Session) -> Answer {
+    let Some(callback) = with_token(&session.callback_url, token) else {
+        return no_callback(token);
+    };
+    match emulator.finish(token, Finish::Save) {
+        Ok(session) => render(
+            token,
+            &session,
+            "complete_tariff",
+            json!({"callback_url": callback}),
+            &[],
+        ),
+        Err(refusal) => refusal_answer(token, &refusal),
     }
+}
+
+fn no_callback(token: &str) -> Answer {
+    refused(
+        token,
+        "callback_invalid",
+        "the session's callback URL is not a valid URL",
+    )
+}
+
+/// `url` with the token added, as Flatpeak returns users to the callback; `None` when `url`
+/// is not a URL (the create call does not check it).
+pub(crate) fn with_token(url: &str, token: &str) -> Option<String> {
+    let mut url = url::Url::parse(url).ok()?;
+    url.query_pairs_mut().append_pair(TOKEN, token);
+    Some(url.into())
 }
 
 fn provider_summary(session: &Session) -> Value {

@@ -79,6 +79,21 @@ impl Default for SandboxOptions {
     }
 }
 
+impl SandboxOptions {
+    /// The `Flatpeak-Version` value of [`api_version`](Self::api_version), as the provider
+    /// table configures it (webhooks carry it too).
+    pub fn version_header(&self) -> &str {
+        self.api_version
+            .published_header()
+            .unwrap_or(&self.busbar_version)
+    }
+}
+
+/// Whether `code` is an ISO 3166-1 alpha-2 country code in form (two upper-case letters).
+pub(crate) fn is_country_code(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
 /// How a session ended on the summary page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Finish {
@@ -380,7 +395,12 @@ impl Emulator {
     /// The last event emitted, signed again now.
     pub(crate) fn last_event_signed(&self, fault: Option<WebhookFault>) -> Option<SignedRequest> {
         let body = self.lock().events.last().cloned()?;
-        Some(super::webhooks::sign(&body, self.clock.now(), fault))
+        Some(super::webhooks::sign(
+            &body,
+            self.clock.now(),
+            fault,
+            self.options.version_header(),
+        ))
     }
 
     /// Sends what is due on the sandbox clock: `tariff.expired` for tariffs past their
@@ -434,7 +454,12 @@ impl Emulator {
             };
             let mut ok = false;
             for _ in 0..times {
-                let request = super::webhooks::sign(&outgoing.body, now, sign_fault);
+                let request = super::webhooks::sign(
+                    &outgoing.body,
+                    now,
+                    sign_fault,
+                    self.options.version_header(),
+                );
                 let status = super::webhooks::post(&client, &url, request).await;
                 outgoing.attempts += 1;
                 ok |= status.is_some_and(|s| (200..300).contains(&s));

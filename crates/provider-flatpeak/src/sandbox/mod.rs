@@ -58,7 +58,7 @@ pub use webhooks::{Delivery, DeliveryFault, RETRY_SCHEDULE};
 /// Signs `body` at `at` as the emulator signs its events (its published key), for tests that
 /// need a correctly signed request with a body of their choosing.
 pub fn sign_webhook(body: &[u8], at: std::time::SystemTime) -> SignedRequest {
-    webhooks::sign(body, at, None)
+    webhooks::sign(body, at, None, crate::DEFAULT_API_VERSION.name())
 }
 
 /// A running Flatpeak emulator. Dropping it stops the server.
@@ -118,7 +118,7 @@ impl VendorEmulator for Emulator {
             "api_version": self.options.api_version.name(),
         });
         if self.options.api_version == ApiVersion::Busbar {
-            table["busbar_version"] = self.options.busbar_version.clone().into();
+            table["busbar_version"] = self.options.version_header().into();
         }
         table
     }

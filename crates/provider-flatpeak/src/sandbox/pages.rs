@@ -91,7 +91,7 @@ pub(crate) async fn summary(
 /// conversation refuses) the current page again with the reason.
 fn show(emulator: &Emulator, token: &str, submit: Submit) -> Response {
     match conversation::submit(emulator, &submit, &links()) {
-        Answer::Render(page) => render(emulator, token, &page, None),
+        Answer::Render(page) => render(token, &page, None),
         Answer::Refused(_, body) => {
             let message = body["message"].as_str().unwrap_or("Something went wrong.");
             match emulator.open_session(token) {
@@ -100,7 +100,7 @@ fn show(emulator: &Emulator, token: &str, submit: Submit) -> Response {
                     &Submit::new("session_start", token),
                     &links(),
                 ) {
-                    Answer::Render(page) => render(emulator, token, &page, Some(message)),
+                    Answer::Render(page) => render(token, &page, Some(message)),
                     Answer::Refused(..) => error_page(StatusCode::BAD_REQUEST, message),
                 },
                 Err(refusal) => refused(&refusal),
@@ -154,9 +154,13 @@ pub(crate) async fn provider_login(
 /// (2024 tokens created without `connect_web_uri`) the emulator's own pages.
 fn back_to_connect(token: &str, session: &Session) -> Response {
     match &session.connect_url {
-        Some(connect_url) => {
-            Redirect::to(&conversation::with_token(connect_url, token)).into_response()
-        }
+        Some(connect_url) => match conversation::with_token(connect_url, token) {
+            Some(target) => Redirect::to(&target).into_response(),
+            None => error_page(
+                StatusCode::BAD_REQUEST,
+                "The session has no valid return URL.",
+            ),
+        },
         None => {
             let target = format!(
                 "/connect-web/?{}",
@@ -185,7 +189,7 @@ fn hidden_token(token: &str) -> String {
 }
 
 /// One answer of the conversation as the browser gets it: a page, or a redirect.
-fn render(emulator: &Emulator, token: &str, page: &Value, problem: Option<&str>) -> Response {
+fn render(token: &str, page: &Value, problem: Option<&str>) -> Response {
     let data = &page["data"];
     let route = page["route"].as_str().unwrap_or_default();
     if let Some(target) = match route {
@@ -243,7 +247,7 @@ fn render(emulator: &Emulator, token: &str, page: &Value, problem: Option<&str>)
             format!(
                 r#"<h1>Your tariff</h1>
 {problem}<p>Provider: {}</p>
-<p>Tariff: {} ({}, {})</p>
+<p>Tariff: {} ({})</p>
 <form id="summary" method="post" action="/connect-web/summary">
   {hidden}
   <button type="submit" name="action" value="save">Save</button>
@@ -262,13 +266,9 @@ fn render(emulator: &Emulator, token: &str, page: &Value, problem: Option<&str>)
                         .unwrap_or_default()
                         .to_lowercase()
                 ),
-                "commodity",
             ),
         ),
-        _ => {
-            let _ = emulator;
-            return error_page(StatusCode::BAD_REQUEST, "This page is not available.");
-        }
+        _ => return error_page(StatusCode::BAD_REQUEST, "This page is not available."),
     };
     Html(layout(title, &body)).into_response()
 }

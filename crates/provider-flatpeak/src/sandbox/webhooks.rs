@@ -74,7 +74,12 @@ pub(crate) fn jwks() -> Value {
 }
 
 /// `body` signed at `now` as Flatpeak signs it, spoiled by `fault`.
-pub(crate) fn sign(body: &[u8], now: SystemTime, fault: Option<WebhookFault>) -> SignedRequest {
+pub(crate) fn sign(
+    body: &[u8],
+    now: SystemTime,
+    fault: Option<WebhookFault>,
+    version: &str,
+) -> SignedRequest {
     let mut secs = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -110,10 +115,7 @@ pub(crate) fn sign(body: &[u8], now: SystemTime, fault: Option<WebhookFault>) ->
     put(SCHEME, scheme.to_owned());
     put(TIMESTAMP, timestamp);
     put(KEY_ID, kid.to_owned());
-    put(
-        "flatpeak-version",
-        crate::DEFAULT_API_VERSION.name().to_owned(),
-    );
+    put("flatpeak-version", version.to_owned());
     put("content-type", "application/json".to_owned());
     SignedRequest {
         headers,
