@@ -135,31 +135,19 @@ pub(crate) async fn login(State(emulator): State<Emulator>, headers: HeaderMap) 
         .into_response()
 }
 
-/// 2024-08-24: `POST /connect/tariff/token`.
-pub(crate) async fn create_tariff_token(
+/// The create call of every version (2024-08-24 `POST /connect/tariff/token`, anode
+/// `POST /connect/token`, busbar `POST /connect`): the path says which version it belongs to.
+pub(crate) async fn create_any(
     State(emulator): State<Emulator>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    create(&emulator, &headers, &body, &[ApiVersion::V2024_08_24])
-}
-
-/// anode: `POST /connect/token`.
-pub(crate) async fn create_token(
-    State(emulator): State<Emulator>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    create(&emulator, &headers, &body, &[ApiVersion::Anode])
-}
-
-/// busbar: `POST /connect`.
-pub(crate) async fn create_session(
-    State(emulator): State<Emulator>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    create(&emulator, &headers, &body, &[ApiVersion::Busbar])
+    let versions: Vec<ApiVersion> = ApiVersion::ALL
+        .into_iter()
+        .filter(|v| v.create_path() == uri.path())
+        .collect();
+    create(&emulator, &headers, &body, &versions)
 }
 
 fn create(

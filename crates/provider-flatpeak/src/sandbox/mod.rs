@@ -84,13 +84,10 @@ impl VendorEmulator for Emulator {
             .route("/jwks.json", get(|| async { axum::Json(webhooks::jwks()) }))
             .route(
                 "/connect/tariff/token",
-                post(api::create_tariff_token).get(api::retrieve_tariff_token),
+                post(api::create_any).get(api::retrieve_tariff_token),
             )
-            .route(
-                "/connect/token",
-                post(api::create_token).get(api::not_found),
-            )
-            .route("/connect", post(api::create_session))
+            .route("/connect/token", post(api::create_any).get(api::not_found))
+            .route("/connect", post(api::create_any))
             .route("/connect/{connect_token}", get(api::retrieve_session))
             .route(
                 "/connect-api",
