@@ -200,16 +200,11 @@ impl TokenOptions {
             ("device_id", self.device_id.is_some()),
             ("provider_id", self.provider_id.is_some()),
         ];
-        let accepted = options_of(version);
         if let Some((name, _)) = set
             .iter()
-            .find(|(name, given)| *given && !accepted.contains(name))
+            .find(|(name, given)| *given && !versions_of(name).contains(&version))
         {
-            let elsewhere: Vec<&str> = ApiVersion::ALL
-                .into_iter()
-                .filter(|v| options_of(*v).contains(name))
-                .map(ApiVersion::name)
-                .collect();
+            let elsewhere: Vec<&str> = versions_of(name).iter().map(|v| v.name()).collect();
             return Err(invalid(format!(
                 "`{name}` is not an option of Flatpeak API version {version} (it is one of {}); \
                  remove it or set `api_version`",
@@ -273,34 +268,22 @@ impl TokenOptions {
     }
 }
 
-/// The options each version's create call takes (from its reference page; the SDK sets the
-/// URLs itself).
-fn options_of(version: ApiVersion) -> &'static [&'static str] {
-    match version {
-        ApiVersion::V2024_08_24 => &[
-            "customer_id",
-            "customer_reference_id",
-            "location_id",
-            "location_reference_id",
-            "tariff_direction",
-            "tariff_type",
-            "tariff_id",
-            "postal_address",
-        ],
-        ApiVersion::Anode => &[
-            "customer_id",
-            "customer_reference_id",
-            "location_id",
-            "location_reference_id",
-            "tariff_direction",
-            "tariff_type",
-            "tariff_id",
-            "actions",
-            "route_options",
-            "postal_address_type",
-            "postal_address",
-        ],
-        ApiVersion::Busbar => &["location_id", "device_id", "provider_id"],
+/// The versions whose create call takes option `name` (from each version's reference
+/// page; the SDK sets the URLs itself).
+fn versions_of(name: &str) -> &'static [ApiVersion] {
+    use ApiVersion::{Anode, Busbar, V2024_08_24};
+    match name {
+        "customer_id"
+        | "customer_reference_id"
+        | "location_reference_id"
+        | "tariff_direction"
+        | "tariff_type"
+        | "tariff_id"
+        | "postal_address" => &[V2024_08_24, Anode],
+        "location_id" => &[V2024_08_24, Anode, Busbar],
+        "actions" | "route_options" | "postal_address_type" => &[Anode],
+        "device_id" | "provider_id" => &[Busbar],
+        _ => &[],
     }
 }
 
