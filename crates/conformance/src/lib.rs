@@ -59,4 +59,4 @@ mod suite;
 
 pub use harness::{CALLBACK, Harness};
 pub use outcome::{CaseResult, Failure, check, expect_kind};
-pub use suite::{CASES, Case, LIVE_ENV, Suite};
+pub use suite::{CASES, Case, LIVE_ENV, LIVE_OPTIONS_ENV, Suite};

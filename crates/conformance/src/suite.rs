@@ -84,6 +84,10 @@ pub const CASES: &[Case] = &[
 /// The environment variable that turns on live mode for one provider.
 pub const LIVE_ENV: &str = "UTILCONNECT_LIVE";
 
+/// The environment variable with the options (a JSON object) live flows start with, for a
+/// configuration whose flows need some (e.g. Flatpeak's busbar needs a `location_id`).
+pub const LIVE_OPTIONS_ENV: &str = "UTILCONNECT_LIVE_OPTIONS";
+
 /// The whole suite, ready to run from a `harness = false` test.
 ///
 /// ```no_run
@@ -354,6 +358,15 @@ fn live_config(provider: &str) -> Result<utilconnect::ProviderConfig, Failure> {
     Ok(config.provider_config(provider))
 }
 
+/// The options of [`LIVE_OPTIONS_ENV`] (none when unset).
+fn live_options() -> Result<utilconnect::Options, Failure> {
+    let Ok(text) = std::env::var(LIVE_OPTIONS_ENV) else {
+        return Ok(utilconnect::Options::new());
+    };
+    serde_json::from_str(&text)
+        .map_err(|_| Failure::new(format!("{LIVE_OPTIONS_ENV} must be a JSON object")))
+}
+
 /// Live: the real vendor issues a token and the connect URL has the documented shape.
 fn live_token_and_url(provider: &'static str) -> Result<(), Failure> {
     let runtime = runtime().map_err(|_| Failure::new("no tokio runtime"))?;
@@ -361,7 +374,7 @@ fn live_token_and_url(provider: &'static str) -> Result<(), Failure> {
         let built = utilconnect::build_provider(provider, &live_config(provider)?)?;
         let connector = utilconnect::Connector::new(built);
         let started = connector
-            .start("utilconnect-conformance-live", CALLBACK)
+            .start_with("utilconnect-conformance-live", CALLBACK, live_options()?)
             .await
             .map_err(Failure::from)?;
         check(
@@ -395,7 +408,7 @@ fn live_bad_credentials(provider: &'static str) -> Result<(), Failure> {
         let built = descriptor.build(&table).map_err(Failure::from)?;
         let connector = utilconnect::Connector::new(built);
         let result = connector
-            .start("utilconnect-conformance-live", CALLBACK)
+            .start_with("utilconnect-conformance-live", CALLBACK, live_options()?)
             .await;
         expect_kind(result, ErrorKind::Unauthorized, "wrong credentials").map(drop)
     })
