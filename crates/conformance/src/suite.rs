@@ -360,11 +360,15 @@ fn live_config(provider: &str) -> Result<utilconnect::ProviderConfig, Failure> {
 
 /// The options of [`LIVE_OPTIONS_ENV`] (none when unset).
 fn live_options() -> Result<utilconnect::Options, Failure> {
-    let Ok(text) = std::env::var(LIVE_OPTIONS_ENV) else {
-        return Ok(utilconnect::Options::new());
-    };
-    serde_json::from_str(&text)
-        .map_err(|_| Failure::new(format!("{LIVE_OPTIONS_ENV} must be a JSON object")))
+    options_from(std::env::var(LIVE_OPTIONS_ENV).ok().as_deref())
+}
+
+fn options_from(text: Option<&str>) -> Result<utilconnect::Options, Failure> {
+    match text {
+        None => Ok(utilconnect::Options::new()),
+        Some(text) => serde_json::from_str(text)
+            .map_err(|_| Failure::new(format!("{LIVE_OPTIONS_ENV} must be a JSON object"))),
+    }
 }
 
 /// Live: the real vendor issues a token and the connect URL has the documented shape.
@@ -412,4 +416,20 @@ fn live_bad_credentials(provider: &'static str) -> Result<(), Failure> {
             .await;
         expect_kind(result, ErrorKind::Unauthorized, "wrong credentials").map(drop)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_options_are_a_json_object_or_nothing() {
+        assert!(options_from(None).unwrap().is_empty());
+        let options = options_from(Some(r#"{"location_id": "loc_1"}"#)).unwrap();
+        assert_eq!(options["location_id"], "loc_1");
+        for bad in ["[1]", "loc_1", ""] {
+            let err = options_from(Some(bad)).unwrap_err().to_string();
+            assert!(err.contains("UTILCONNECT_LIVE_OPTIONS"), "{bad}: {err}");
+        }
+    }
 }
