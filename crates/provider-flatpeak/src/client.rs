@@ -20,7 +20,8 @@ use crate::errors::map_error;
 use crate::options::TokenOptions;
 use crate::version::{ApiVersion, TOKEN_PLACEHOLDER};
 use crate::wire::{
-    CreateTokenResponse, ErrorBody, LoginResponse, SessionCreated, SessionResponse, create_body,
+    CreateTokenResponse, ErrorBody, LoginResponse, SessionCreated, SessionId, SessionResponse,
+    create_body,
 };
 
 /// What this provider supports (its descriptor declares it).
@@ -307,9 +308,7 @@ impl ConnectProvider for FlatpeakProvider {
         // The state-bearing callback went to Flatpeak only: the session keeps the app's own
         // URL, so no raw state reaches the store.
         let (secret, lifetime, live_mode) = if self.config.api_version == ApiVersion::Busbar {
-            let created: SessionCreated = response.json(crate::NAME, Operation::CreateToken)?;
-            let lifetime = lifetime_until(&created.time_expiry, self.clock.now())?;
-            (created.id, lifetime, created.live_mode)
+            session_created(&response, self.clock.now())?
         } else {
             let created: CreateTokenResponse =
                 response.json(crate::NAME, Operation::CreateToken)?;
@@ -373,6 +372,20 @@ impl FlatpeakProvider {
             .await?;
         outcome_of(session, &response, token)
     }
+}
+
+/// A busbar create answer: the session's token (its `id`), lifetime and mode.
+pub(crate) fn session_created(
+    response: &Response,
+    now: std::time::SystemTime,
+) -> Result<(SecretString, Duration, Option<bool>)> {
+    // The token is the session's `id`, a key no redaction rule knows: read it first, so a
+    // decode error about any other field cannot show it.
+    let id = SessionId::of(response.body());
+    let created: SessionCreated =
+        response.json_scrubbing(crate::NAME, Operation::CreateToken, &id.as_slice())?;
+    let lifetime = lifetime_until(&created.time_expiry, now)?;
+    Ok((created.id, lifetime, created.live_mode))
 }
 
 /// How long from `now` until `time_expiry` (RFC 3339, UTC), the lifetime of a busbar session.

@@ -7,13 +7,13 @@ use secrecy::SecretString;
 use utilconnect::http::Response;
 use utilconnect::{ConnectToken, Error, Operation, PendingSession, State, TokenRequest, Url};
 
-use crate::client::outcome_of;
+use crate::client::{outcome_of, session_created};
 use crate::errors::map_error;
 use crate::wire::{CreateTokenResponse, LoginResponse};
 
 /// What the provider makes of `response` as the answer to each of its calls (login, token,
-/// retrieve of a flow whose connect token is `token`): `Ok` when it decodes to a connection,
-/// else the error an app would see.
+/// retrieve of a flow whose connect token is `token`, and busbar's session create): `Ok`
+/// when it decodes, else the error an app would see.
 pub fn outcomes(response: &Response, token: &SecretString) -> Vec<Result<(), Error>> {
     // The retrieve request carries the token in its query, so its answer is scrubbed of it.
     let mut secrets = response.known_secrets();
@@ -24,7 +24,7 @@ pub fn outcomes(response: &Response, token: &SecretString) -> Vec<Result<(), Err
         response.body().clone(),
         secrets,
     );
-    [
+    let mut outcomes: Vec<Result<(), Error>> = [
         Operation::Authenticate,
         Operation::CreateToken,
         Operation::Complete,
@@ -49,7 +49,12 @@ pub fn outcomes(response: &Response, token: &SecretString) -> Vec<Result<(), Err
             _ => outcome_of(&session(token), response, token).map(drop),
         }
     })
-    .collect()
+    .collect();
+    // busbar's create answer (a session whose `id` is the token), when it is a success.
+    if response.status().is_success() {
+        outcomes.push(session_created(response, SystemTime::UNIX_EPOCH).map(drop));
+    }
+    outcomes
 }
 
 fn session(token: &SecretString) -> PendingSession {

@@ -105,6 +105,34 @@ pub(crate) struct SessionCreated {
     pub live_mode: Option<bool>,
 }
 
+/// Only the `id` of a busbar session answer, read leniently (whatever else is wrong), so the
+/// full decode can keep it out of its error.
+#[derive(Debug)]
+pub(crate) struct SessionId {
+    id: Option<SecretString>,
+}
+
+impl SessionId {
+    /// The `id` in `body`, if it has one as a string.
+    pub(crate) fn of(body: &[u8]) -> Self {
+        #[derive(Deserialize)]
+        struct Loose {
+            #[serde(default)]
+            id: Option<serde_json::Value>,
+        }
+        let id = serde_json::from_slice::<Loose>(body)
+            .ok()
+            .and_then(|loose| loose.id)
+            .and_then(|id| id.as_str().map(|s| SecretString::from(s.to_owned())));
+        Self { id }
+    }
+
+    /// The id as secrets to scrub (none or one).
+    pub(crate) fn as_slice(&self) -> Vec<&SecretString> {
+        self.id.iter().collect()
+    }
+}
+
 /// 2024-08-24 and anode: the create call → 200. `expires_in` has been seen as a string: both
 /// are accepted.
 #[derive(Debug, Deserialize)]

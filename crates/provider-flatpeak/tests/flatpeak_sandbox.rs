@@ -682,3 +682,38 @@ async fn moving_the_sandbox_clock_moves_bearer_token_and_session_expiry_together
     let err = connector.finish(callback.as_str()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ExpiredToken);
 }
+
+#[tokio::test]
+async fn busbar_a_malformed_session_answer_never_shows_its_token() {
+    let (s, c) = setup_with(SandboxOptions {
+        api_version: utilconnect_flatpeak::ApiVersion::Busbar,
+        ..SandboxOptions::default()
+    })
+    .await;
+    let token = "cot_busbar_token_in_a_bad_answer";
+    for body in [
+        format!(r#"{{"id":"{token}","object":"connect_session","time_expiry":17}}"#),
+        format!(r#"{{"id":"{token}","object":"connect_session","time_expiry":"tomorrow"}}"#),
+        format!(
+            r#"{{"id":"{token}","object":"connect_session","time_expiry":"2001-01-01T00:00:00Z"}}"#
+        ),
+    ] {
+        s.sandbox().faults().inject(
+            "POST",
+            "/connect",
+            FaultAction::status(200, body.clone()),
+            1,
+        );
+        let options = serde_json::json!({"location_id": "loc_1"});
+        let err = c
+            .start_with("u", CALLBACK, options.as_object().cloned().unwrap())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::Decode | ErrorKind::Unexpected),
+            "{body}: {err}"
+        );
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains(token), "{body}: {shown}");
+    }
+}
