@@ -337,6 +337,20 @@ impl Error {
         Self::new(ErrorKind::Config, Operation::Configure, message)
     }
 
+    /// Shorthand for a flow option the app passed that the provider refuses: an
+    /// [`ErrorKind::InvalidInput`] error of [`Operation::CreateToken`], found before any request.
+    ///
+    /// ```
+    /// let err = utilconnect::Error::invalid_option("option `utility` must be a string")
+    ///     .with_provider("acme");
+    /// assert_eq!(err.kind(), utilconnect::ErrorKind::InvalidInput);
+    /// assert_eq!(err.operation(), utilconnect::Operation::CreateToken);
+    /// ```
+    #[cold]
+    pub fn invalid_option(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidInput, Operation::CreateToken, message)
+    }
+
     /// Names the provider the error came from.
     #[cold]
     pub fn with_provider(mut self, provider: impl Into<String>) -> Self {

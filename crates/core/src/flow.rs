@@ -109,7 +109,7 @@ impl TokenRequest {
     /// ```
     pub fn reject_unknown_options(&self, known: &[&str], vendor: &str) -> Result<()> {
         match self.options.keys().find(|k| !known.contains(&k.as_str())) {
-            Some(unknown) => Err(invalid_option(format!(
+            Some(unknown) => Err(Error::invalid_option(format!(
                 "unknown {vendor} option `{}`; {vendor} accepts: {}",
                 crate::redact::sanitize(unknown, 64),
                 known.join(", ")
@@ -124,15 +124,11 @@ impl TokenRequest {
         match self.options.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.as_str())),
-            Some(_) => Err(invalid_option(format!(
+            Some(_) => Err(Error::invalid_option(format!(
                 "{vendor} option `{key}` must be a non-empty string"
             ))),
         }
     }
-}
-
-fn invalid_option(message: String) -> Error {
-    Error::new(ErrorKind::InvalidInput, Operation::CreateToken, message)
 }
 
 fn validate_user_id(user_id: &str) -> Result<()> {

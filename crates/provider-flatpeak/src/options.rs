@@ -6,7 +6,7 @@
 //! [`ErrorKind::InvalidInput`](utilconnect::ErrorKind::InvalidInput) error naming the field.
 
 use serde::{Deserialize, Serialize};
-use utilconnect::{Error, ErrorKind, Operation, Options, Result};
+use utilconnect::{Error, Options, Result};
 
 use crate::version::ApiVersion;
 
@@ -160,7 +160,7 @@ impl TokenOptions {
         let parsed: Self = serde_path_to_error::deserialize(value).map_err(|err| {
             let path = err.path().to_string();
             let problem = describe(&err.into_inner().to_string());
-            invalid(format!("Flatpeak option `{path}`: {problem}"))
+            invalid_option(format!("Flatpeak option `{path}`: {problem}"))
         })?;
         parsed.validate()?;
         Ok(parsed)
@@ -205,7 +205,7 @@ impl TokenOptions {
             .find(|(name, given)| *given && !versions_of(name).contains(&version))
         {
             let elsewhere: Vec<&str> = versions_of(name).iter().map(|v| v.name()).collect();
-            return Err(invalid(format!(
+            return Err(invalid_option(format!(
                 "`{name}` is not an option of Flatpeak API version {version} (it is one of {}); \
                  remove it or set `api_version`",
                 elsewhere.join(", ")
@@ -214,13 +214,13 @@ impl TokenOptions {
         if version == ApiVersion::V2024_08_24
             && self.tariff_direction == Some(TariffDirection::Local)
         {
-            return Err(invalid(
+            return Err(invalid_option(
                 "Flatpeak API version 2024-08-24 takes `tariff_direction` IMPORT or EXPORT only"
                     .into(),
             ));
         }
         if version == ApiVersion::Busbar && self.location_id.is_none() {
-            return Err(invalid(
+            return Err(invalid_option(
                 "Flatpeak API version busbar creates a session for an existing location: \
                  the `location_id` option is required"
                     .into(),
@@ -232,7 +232,7 @@ impl TokenOptions {
     /// Checks what the schema constrains beyond types.
     pub fn validate(&self) -> Result<()> {
         if self.location_id.is_some() && self.location_reference_id.is_some() {
-            return Err(invalid(
+            return Err(invalid_option(
                 "give Flatpeak either `location_id` or `location_reference_id`, not both".into(),
             ));
         }
@@ -243,7 +243,7 @@ impl TokenOptions {
         {
             let well_formed = code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase());
             if !well_formed {
-                return Err(invalid(format!(
+                return Err(invalid_option(format!(
                     "Flatpeak option `postal_address.country_code` must be two upper-case letters (ISO 3166-1 alpha-2), got `{}`",
                     utilconnect::redact::sanitize(code, 16)
                 )));
@@ -259,7 +259,7 @@ impl TokenOptions {
             ("provider_id", &self.provider_id),
         ] {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
-                return Err(invalid(format!(
+                return Err(invalid_option(format!(
                     "Flatpeak option `{name}` must not be empty"
                 )));
             }
@@ -297,12 +297,15 @@ fn describe(message: &str) -> String {
         .to_owned()
 }
 
-fn invalid(message: String) -> Error {
-    Error::new(ErrorKind::InvalidInput, Operation::CreateToken, message).with_provider(crate::NAME)
+/// A refused flow option, attributed to this provider.
+fn invalid_option(message: String) -> Error {
+    Error::invalid_option(message).with_provider(crate::NAME)
 }
 
 #[cfg(test)]
 mod tests {
+    use utilconnect::ErrorKind;
+
     use super::*;
 
     fn parse(json: serde_json::Value) -> Result<TokenOptions> {

@@ -251,8 +251,9 @@ fn code_of(callback: &Callback) -> Result<&SecretString> {
         .map_err(|e| e.with_provider(crate::NAME))
 }
 
+/// A refused flow option, attributed to this provider.
 fn invalid_option(message: String) -> Error {
-    Error::new(ErrorKind::InvalidInput, Operation::CreateToken, message).with_provider(crate::NAME)
+    Error::invalid_option(message).with_provider(crate::NAME)
 }
 
 impl FromConfig for GreenButtonProvider {
