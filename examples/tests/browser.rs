@@ -143,6 +143,50 @@ async fn type_into(client: &Client, css: &str, text: &str) {
     field.send_keys(text).await.expect("type");
 }
 
+/// A login form of the hosted pages and the sandbox's credentials for it.
+struct LoginForm {
+    form: &'static str,
+    username: &'static str,
+    password: &'static str,
+    submit: &'static str,
+    /// The button that leaves without logging in, where the page has one.
+    cancel: Option<&'static str>,
+}
+
+const LOGIN_FORMS: &[LoginForm] = &[
+    LoginForm {
+        form: "form#credentials",
+        username: "user@pelm.com",
+        password: "password",
+        submit: "button[value=submit]",
+        cancel: None,
+    },
+    LoginForm {
+        form: "form#provider-login",
+        username: "customer@example.com",
+        password: "password",
+        submit: "button[value=login]",
+        cancel: None,
+    },
+    LoginForm {
+        form: "form#login",
+        username: "customer@greenbutton.example",
+        password: "green-button",
+        submit: "button[value=login]",
+        cancel: Some("button[value=cancel]"),
+    },
+];
+
+/// The login form showing, if one is.
+async fn login_form_on(client: &Client) -> Option<&'static LoginForm> {
+    for login in LOGIN_FORMS {
+        if has(client, login.form).await {
+            return Some(login);
+        }
+    }
+    None
+}
+
 /// Plays the user on whatever hosted page is showing until the browser is back on the app.
 async fn click_through(client: &Client, app: &Url, scenario: Scenario) {
     let mut wrong_typed = false;
@@ -177,56 +221,19 @@ async fn click_through(client: &Client, app: &Url, scenario: Scenario) {
                 },
             )
             .await;
-        } else if has(client, "form#credentials").await || has(client, "form#provider-login").await
-        {
-            let form = if has(client, "form#credentials").await {
-                "form#credentials"
-            } else {
-                "form#provider-login"
-            };
-            let (user, password) = if form == "form#credentials" {
-                ("user@pelm.com", "password")
-            } else {
-                ("customer@example.com", "password")
-            };
-            let wrong = scenario == Scenario::WrongPasswordThenApprove && !wrong_typed;
-            type_into(client, &format!("{form} input[name=username]"), user).await;
-            type_into(
-                client,
-                &format!("{form} input[name=password]"),
-                if wrong { "not-it" } else { password },
-            )
-            .await;
-            let button = if form == "form#credentials" {
-                "button[value=submit]"
-            } else {
-                "button[value=login]"
-            };
-            submit(client, &format!("{form} {button}")).await;
-            if wrong {
-                wrong_typed = true;
-                let source = client.source().await.expect("page source");
-                assert!(
-                    source.contains("Incorrect"),
-                    "a wrong password shows an error"
-                );
-            }
-        } else if has(client, "form#login").await {
-            // A Green Button utility's customer login.
-            if cancel {
-                submit(client, "form#login button[value=cancel]").await;
+        } else if let Some(login) = login_form_on(client).await {
+            // A vendor's or utility's own login page (Pelm, Flatpeak's energy provider, a
+            // Green Button utility).
+            if let (true, Some(button)) = (cancel, login.cancel) {
+                submit(client, &format!("{} {button}", login.form)).await;
                 continue;
             }
             let wrong = scenario == Scenario::WrongPasswordThenApprove && !wrong_typed;
-            type_into(
-                client,
-                "form#login input[name=username]",
-                "customer@greenbutton.example",
-            )
-            .await;
-            let password = if wrong { "not-it" } else { "green-button" };
-            type_into(client, "form#login input[name=password]", password).await;
-            submit(client, "form#login button[value=login]").await;
+            let password = if wrong { "not-it" } else { login.password };
+            let field = |name: &str| format!("{} input[name={name}]", login.form);
+            type_into(client, &field("username"), login.username).await;
+            type_into(client, &field("password"), password).await;
+            submit(client, &format!("{} {}", login.form, login.submit)).await;
             if wrong {
                 wrong_typed = true;
                 let source = client.source().await.expect("page source");
