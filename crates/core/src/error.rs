@@ -337,6 +337,22 @@ impl Error {
         Self::new(ErrorKind::Config, Operation::Configure, message)
     }
 
+    /// A configuration value that was read but refused by a check of its own (a URL of the
+    /// wrong scheme, an id that names nothing): an [`ErrorKind::Config`] error naming the
+    /// key's full path, in the same form as the errors of reading a table.
+    ///
+    /// ```
+    /// let err = utilconnect::Error::invalid_config_key("providers.acme.url", "must be https");
+    /// assert_eq!(err.details(), "invalid configuration: providers.acme.url: must be https");
+    /// ```
+    #[cold]
+    pub fn invalid_config_key(path: &str, why: impl fmt::Display) -> Self {
+        Self::config(format!(
+            "invalid configuration: {}: {why}",
+            crate::redact::sanitize(path, 256)
+        ))
+    }
+
     /// Shorthand for a flow option the app passed that the provider refuses: an
     /// [`ErrorKind::InvalidInput`] error of [`Operation::CreateToken`], found before any request.
     ///

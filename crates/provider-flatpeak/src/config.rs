@@ -200,10 +200,8 @@ impl FlatpeakConfig {
     /// Checks what serde cannot: the busbar header value and the retrieve path's shape.
     pub(crate) fn check(&self) -> utilconnect::Result<()> {
         let bad = |key: &str, why: &str| {
-            utilconnect::Error::config(format!(
-                "invalid configuration: providers.flatpeak.{key}: {why}"
-            ))
-            .with_provider(crate::NAME)
+            utilconnect::Error::invalid_config_key(&format!("providers.{}.{key}", crate::NAME), why)
+                .with_provider(crate::NAME)
         };
         if self.api_version == ApiVersion::Busbar {
             match self.busbar_version.as_deref() {

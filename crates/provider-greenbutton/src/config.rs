@@ -120,39 +120,47 @@ impl GreenButtonConfig {
     /// Checks what serde cannot: ids, the default, non-empty credentials.
     pub fn validate(&self) -> Result<()> {
         let key = |rest: &str| format!("providers.{}.{rest}", crate::NAME);
+        let bad = |rest: &str, why: String| {
+            Error::invalid_config_key(&key(rest), why).with_provider(crate::NAME)
+        };
         if self.custodians.is_empty() {
-            return Err(Error::config(format!(
-                "`{}` is empty: configure at least one Data Custodian, e.g. [{}.my-utility]",
-                key("custodians"),
-                key("custodians"),
-            )));
+            return Err(bad(
+                "custodians",
+                format!(
+                    "empty: configure at least one Data Custodian, e.g. [{}.my-utility]",
+                    key("custodians")
+                ),
+            ));
         }
         if self.custodians.len() > MAX_CUSTODIANS {
-            return Err(Error::config(format!(
-                "`{}` has {} entries; at most {MAX_CUSTODIANS} are supported",
-                key("custodians"),
-                self.custodians.len()
-            )));
+            return Err(bad(
+                "custodians",
+                format!(
+                    "{} entries; at most {MAX_CUSTODIANS} are supported",
+                    self.custodians.len()
+                ),
+            ));
         }
         for (id, custodian) in &self.custodians {
-            check_custodian_id(id)
-                .map_err(|why| Error::config(format!("`{}`: {why}", key("custodians"))))?;
-            let at = |field: &str| key(&format!("custodians.{id}.{field}"));
+            check_custodian_id(id).map_err(|why| bad("custodians", why))?;
+            let at = |field: &str| format!("custodians.{id}.{field}");
             if custodian.client_id.trim().is_empty() {
-                return Err(Error::config(format!("`{}` is empty", at("client_id"))));
+                return Err(bad(&at("client_id"), "empty".into()));
             }
             if custodian.client_secret.expose_secret().is_empty() {
-                return Err(Error::config(format!("`{}` is empty", at("client_secret"))));
+                return Err(bad(&at("client_secret"), "empty".into()));
             }
         }
         if let Some(default) = &self.default_custodian {
             if !self.custodians.contains_key(default) {
-                return Err(Error::config(format!(
-                    "`{}` names `{}`, which is not configured; custodians: {}",
-                    key("default_custodian"),
-                    utilconnect::redact::sanitize(default, MAX_CUSTODIAN_ID_CHARS),
-                    self.ids()
-                )));
+                return Err(bad(
+                    "default_custodian",
+                    format!(
+                        "names `{}`, which is not configured; custodians: {}",
+                        utilconnect::redact::sanitize(default, MAX_CUSTODIAN_ID_CHARS),
+                        self.ids()
+                    ),
+                ));
             }
         }
         Ok(())
@@ -284,7 +292,7 @@ mod tests {
         for (table, expected) in [
             (
                 json!({"custodians": {}}),
-                "`providers.greenbutton.custodians` is empty",
+                "providers.greenbutton.custodians: empty",
             ),
             (json!({}), "custodians"),
             (
@@ -306,7 +314,7 @@ mod tests {
             ),
             (
                 json!({"custodians": {"a": custodian()}, "default_custodian": "z"}),
-                "`providers.greenbutton.default_custodian` names `z`",
+                "providers.greenbutton.default_custodian: names `z`",
             ),
             (
                 json!({"custodians": {"a": custodian()}, "authorize_ttl": "3s"}),

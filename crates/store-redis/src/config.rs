@@ -86,20 +86,24 @@ impl RedisStoreConfig {
     /// Checks the URL's scheme and the prefix, without echoing the URL.
     pub fn validate(&self) -> Result<()> {
         let url = Url::parse(self.url.expose_secret()).map_err(|_| {
-            Error::config("`session_store.url` is not a URL; write redis://host:6379/0")
+            Error::invalid_config_key("session_store.url", "not a URL; write redis://host:6379/0")
         })?;
         if !matches!(url.scheme(), "redis" | "rediss") || url.host_str().is_none() {
-            return Err(Error::config(
-                "`session_store.url` must be redis://host[:port][/db] or rediss://… (TLS)",
+            return Err(Error::invalid_config_key(
+                "session_store.url",
+                "must be redis://host[:port][/db] or rediss://… (TLS)",
             ));
         }
         let prefix_ok = self.key_prefix.chars().count() <= MAX_KEY_PREFIX_CHARS
             && self.key_prefix.chars().all(|c| c.is_ascii_graphic());
         if !prefix_ok {
-            return Err(Error::config(format!(
-                "`session_store.key_prefix` must be at most {MAX_KEY_PREFIX_CHARS} printable \
-                 ASCII characters without spaces"
-            )));
+            return Err(Error::invalid_config_key(
+                "session_store.key_prefix",
+                format!(
+                    "must be at most {MAX_KEY_PREFIX_CHARS} printable ASCII characters without \
+                     spaces"
+                ),
+            ));
         }
         Ok(())
     }
@@ -146,7 +150,7 @@ mod tests {
         for (table, expected) in [
             (json!({"kind": "redis"}), "missing key `url`"),
             (json!({"url": "http://:hunter2@h/"}), "must be redis://"),
-            (json!({"url": "hunter2 not a url"}), "is not a URL"),
+            (json!({"url": "hunter2 not a url"}), "session_store.url: not a URL"),
             (
                 json!({"url": "redis://h", "key_prefix": "a b"}),
                 "key_prefix",

@@ -26,11 +26,7 @@ pub(super) fn config_error(located: Located, table: Option<&Table>, key: Option<
         Some(source @ (Source::File(_) | Source::Env(_))) => format!(" (from {source})"),
         _ => String::new(),
     };
-    let mut error = Error::config(format!(
-        "invalid configuration: {}: {}{source}",
-        crate::redact::sanitize(path, 256),
-        located.problem
-    ));
+    let mut error = Error::invalid_config_key(path, format_args!("{}{source}", located.problem));
     if let Some(p) = table.and_then(|t| t.provider) {
         error = error.with_provider(p);
     }
