@@ -150,7 +150,10 @@ mod tests {
         for (table, expected) in [
             (json!({"kind": "redis"}), "missing key `url`"),
             (json!({"url": "http://:hunter2@h/"}), "must be redis://"),
-            (json!({"url": "hunter2 not a url"}), "session_store.url: not a URL"),
+            (
+                json!({"url": "hunter2 not a url"}),
+                "session_store.url: not a URL",
+            ),
             (
                 json!({"url": "redis://h", "key_prefix": "a b"}),
                 "key_prefix",

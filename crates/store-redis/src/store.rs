@@ -55,7 +55,10 @@ impl RedisSessionStore {
     pub fn new(config: RedisStoreConfig) -> Result<Self> {
         config.validate()?;
         let client = redis::Client::open(config.url.expose_secret()).map_err(|_| {
-            Error::config("`session_store.url` is not a Redis URL the client understands")
+            Error::invalid_config_key(
+                "session_store.url",
+                "not a Redis URL the client understands",
+            )
         })?;
         // The client's decoded password: scrubbing covers its encoded spellings too.
         let password = client.get_connection_info().redis.password.clone();
